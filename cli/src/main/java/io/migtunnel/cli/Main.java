@@ -1,0 +1,1 @@
+package io.migtunnel.cli; public final class Main { public static void main(String[] a) {} }

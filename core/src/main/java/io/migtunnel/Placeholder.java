@@ -1,0 +1,1 @@
+package io.migtunnel; final class Placeholder {}

@@ -1,0 +1,1 @@
+package io.migtunnel.transport; final class Placeholder {}
