@@ -1,1 +1,0 @@
-package io.migtunnel; final class Placeholder {}
