@@ -1,0 +1,32 @@
+package io.migtunnel.cli;
+
+import io.migtunnel.mux.SessionConfig;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+
+/** Session limits shared by both roles. */
+final class TunnelOptions {
+    @Option(names = "--stream-window", paramLabel = "BYTES",
+        description = "Receive window per stream and direction (default: ${DEFAULT-VALUE}).")
+    int streamWindow = SessionConfig.DEFAULT_STREAM_WINDOW;
+
+    @Option(names = "--max-frame", paramLabel = "BYTES",
+        description = "Largest DATA payload accepted (default: ${DEFAULT-VALUE}).")
+    int maxFrame = SessionConfig.DEFAULT_MAX_FRAME_PAYLOAD;
+
+    @Option(names = "--max-streams", paramLabel = "N",
+        description = "Streams the peer may have open at once (default: ${DEFAULT-VALUE}).")
+    int maxStreams = SessionConfig.DEFAULT_MAX_CONCURRENT_STREAMS;
+
+    @Option(names = "--keepalive", paramLabel = "SECONDS",
+        description = "PING interval; the peer is declared dead after 4 intervals of silence (default: ${DEFAULT-VALUE}).")
+    int keepaliveSeconds = 5;
+
+    SessionConfig toConfig() {
+        return SessionConfig.defaults()
+            .withStreamWindow(streamWindow)
+            .withMaxFramePayload(maxFrame)
+            .withMaxConcurrentStreams(maxStreams)
+            .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds));
+    }
+}

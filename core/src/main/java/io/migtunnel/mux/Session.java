@@ -1,0 +1,561 @@
+package io.migtunnel.mux;
+
+import io.migtunnel.protocol.CreditFrameCodec;
+import io.migtunnel.protocol.DataFrameCodec;
+import io.migtunnel.protocol.ErrorCode;
+import io.migtunnel.protocol.Frame;
+import io.migtunnel.protocol.FrameType;
+import io.migtunnel.protocol.GoAwayFrameCodec;
+import io.migtunnel.protocol.HelloFrameCodec;
+import io.migtunnel.protocol.Limits;
+import io.migtunnel.protocol.OpenFrameCodec;
+import io.migtunnel.protocol.OpenOkFrameCodec;
+import io.migtunnel.protocol.PingFrameCodec;
+import io.migtunnel.protocol.ProtocolException;
+import io.migtunnel.protocol.ResetFrameCodec;
+import io.migtunnel.protocol.StreamNames;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The stream multiplexer of one tunnel connection: opens and accepts streams, moves DATA within
+ * per-stream credit, answers PING, enforces the protocol and tears everything down on failure.
+ *
+ * <p>NOT thread safe by design: all state is confined to one event loop ({@link #loop()}). The
+ * transport calls the {@code on…} methods from that loop; public API methods may be called from
+ * anywhere and hop onto it. The session is the connection's only writer, and writes DATA only
+ * while the connection is writable, round-robin across streams, one frame at a time.
+ */
+public final class Session {
+    private final boolean client;
+    private final SessionConfig config;
+    private final FrameSink sink;
+    private final EventExecutor loop;
+    private final StreamAcceptor acceptor;
+    private final SessionListener listener;
+
+    private final IntObjectHashMap<StreamState> streams = new IntObjectHashMap<>();
+    /** Streams with something to write, served round-robin. */
+    private final ArrayDeque<StreamState> writeQueue = new ArrayDeque<>();
+    private HelloFrameCodec.PeerLimits peer;
+    private int nextLocalId;
+    /** The highest id the peer has opened (its ids have the other parity). */
+    private int lastPeerId;
+    private int peerOpenedActive;
+    private boolean writable = true;
+    private boolean flushScheduled;
+    private boolean writing;
+    private boolean goingAway;
+    private boolean closed;
+    private long lastReceivedNanos;
+    private long pingsSent;
+    private ScheduledFuture<?> keepalive;
+    private ScheduledFuture<?> handshakeTimer;
+    private final Sinks.Empty<Void> ready = Sinks.empty();
+    private final Sinks.Empty<Void> closedSink = Sinks.empty();
+    private Throwable closeCause;
+
+    /**
+     * @param client   whether this side connected (opens odd stream ids) rather than listened
+     * @param sink     the connection; written only from {@code loop}
+     * @param loop     the event loop that owns this session
+     * @param acceptor decides on streams the peer opens
+     * @param listener observes the session (logging, metrics); {@link SessionListener#NONE} for none
+     */
+    public Session(boolean client, SessionConfig config, FrameSink sink, EventExecutor loop, StreamAcceptor acceptor,
+                   SessionListener listener) {
+        this.client = client;
+        this.config = config;
+        this.sink = sink;
+        this.loop = loop;
+        this.acceptor = acceptor;
+        this.listener = listener;
+        this.nextLocalId = client ? 1 : 2;
+    }
+
+    /** The event loop every state change of this session runs on. */
+    public EventExecutor loop() {
+        return loop;
+    }
+
+    public SessionConfig config() {
+        return config;
+    }
+
+    /** Completes when the peer's HELLO has been accepted; fails if the session closes first. */
+    public Mono<Void> ready() {
+        return ready.asMono();
+    }
+
+    /** Completes when the session has closed: cleanly, or with the cause as error. */
+    public Mono<Void> onClose() {
+        return closedSink.asMono();
+    }
+
+    /** Number of streams currently open. Read it on the loop for an exact answer. */
+    public int activeStreams() {
+        return streams.size();
+    }
+
+    /** Sum of bytes received and not yet consumed, over all streams. Read it on the loop. */
+    public long bufferedBytes() {
+        long sum = 0;
+        for (StreamState s : streams.values()) {
+            sum += s.buffered();
+        }
+        return sum;
+    }
+
+    // =====================================================================================
+    // Transport callbacks (on the loop)
+    // =====================================================================================
+
+    /** The connection is up: sends HELLO and starts the handshake timer. */
+    public void start() {
+        runOnLoop(() -> {
+            lastReceivedNanos = System.nanoTime();
+            write(HelloFrameCodec.encode(sink.alloc(), Limits.VERSION, config.streamWindow(), config.maxFramePayload(),
+                config.maxConcurrentStreams()));
+            flush();
+            handshakeTimer = loop.schedule(() -> {
+                if (peer == null) {
+                    fail(ErrorCode.PROTOCOL_ERROR, "no HELLO from the peer within " + config.handshakeTimeout(), true);
+                }
+            }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        });
+    }
+
+    /** One decoded frame; the session takes ownership of it. */
+    public void onFrame(Frame frame) {
+        if (closed) {
+            frame.release();
+            return;
+        }
+        lastReceivedNanos = System.nanoTime();
+        try {
+            if (peer == null && frame.type() != FrameType.HELLO) {
+                throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected HELLO first, got " + frame.type());
+            }
+            switch (frame.type()) {
+                case HELLO -> onHello(frame.payload());
+                case OPEN -> onOpen(frame.streamId(), OpenFrameCodec.name(frame.payload()));
+                case OPEN_OK -> onOpenOk(frame.streamId());
+                case DATA -> onData(frame);
+                case CREDIT -> onCredit(frame.streamId(), frame.payload());
+                case RESET -> onReset(frame.streamId(), frame.payload());
+                case PING -> write(PingFrameCodec.encodePong(sink.alloc(), PingFrameCodec.opaque(frame.payload())));
+                case PONG -> onPong(PingFrameCodec.opaque(frame.payload()));
+                case GOAWAY -> onGoAway(frame.payload());
+                default -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "unhandled " + frame.type());
+            }
+        } catch (ProtocolException e) {
+            protocolError(e.code(), e.getMessage());
+        } finally {
+            frame.release();
+        }
+        scheduleFlush();
+    }
+
+    /** The frame decoder found a malformed frame. */
+    public void onDecodeError(ProtocolException e) {
+        runOnLoop(() -> protocolError(e.code(), e.getMessage()));
+    }
+
+    /** The connection's writability changed. */
+    public void onWritabilityChanged() {
+        writable = sink.isWritable();
+        if (writable) {
+            writePending();
+            for (StreamState s : streams.values()) {
+                s.pullIfReady();
+            }
+        }
+    }
+
+    /** The connection closed under the session. */
+    public void onConnectionClosed(Throwable cause) {
+        runOnLoop(() -> {
+            if (!closed) {
+                String why = cause == null ? "connection closed by peer" : "connection failed: " + cause.getMessage();
+                terminateAll(new SessionClosedException(ErrorCode.INTERNAL_ERROR, why));
+            }
+        });
+    }
+
+    private void onHello(ByteBuf payload) {
+        if (peer != null) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "second HELLO");
+        }
+        peer = HelloFrameCodec.decode(payload);
+        handshakeTimer.cancel(false);
+        long interval = config.keepaliveInterval().toNanos();
+        keepalive = loop.scheduleAtFixedRate(this::keepaliveTick, interval, interval, TimeUnit.NANOSECONDS);
+        listener.onReady(this);
+        ready.tryEmitEmpty();
+    }
+
+    private void onOpen(int id, String name) {
+        boolean peerParity = (id % 2 == 1) != client;
+        if (!peerParity) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN with id " + id + " of this side's parity");
+        }
+        if (id <= lastPeerId) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "duplicate OPEN: id " + id + " not above " + lastPeerId);
+        }
+        lastPeerId = id;
+        StreamState stream = newStream(id, name, false);
+        if (goingAway) {
+            stream.reset(ErrorCode.REFUSED, "session is going away");
+            return;
+        }
+        if (peerOpenedActive > config.maxConcurrentStreams()) {
+            stream.reset(ErrorCode.REFUSED, "too many streams: limit " + config.maxConcurrentStreams());
+            return;
+        }
+        listener.onStreamOpened(stream);
+        acceptor.onOpen(stream);
+    }
+
+    private StreamState newStream(int id, String name, boolean local) {
+        StreamState s = new StreamState(this, id, name, local, config.streamWindow(), peer.streamWindow());
+        streams.put(id, s);
+        if (!local) {
+            peerOpenedActive++;
+        }
+        return s;
+    }
+
+    private void onOpenOk(int id) {
+        StreamState s = streamFor(id, FrameType.OPEN_OK);
+        if (s != null) {
+            s.onOpenOk();
+        }
+    }
+
+    private void onData(Frame frame) {
+        StreamState s = streamFor(frame.streamId(), FrameType.DATA);
+        if (s != null) {
+            s.onData(frame.takePayload(), frame.fin());
+        }
+    }
+
+    private void onCredit(int id, ByteBuf payload) {
+        StreamState s = streamFor(id, FrameType.CREDIT);
+        if (s != null) {
+            s.onCredit(CreditFrameCodec.consumed(payload), CreditFrameCodec.limit(payload));
+        }
+    }
+
+    private void onReset(int id, ByteBuf payload) {
+        StreamState s = streamFor(id, FrameType.RESET);
+        if (s != null) {
+            s.onReset(ResetFrameCodec.code(payload), ResetFrameCodec.message(payload));
+        }
+    }
+
+    /**
+     * The open stream for a frame, or null when the stream is closed (frames in flight are
+     * legal and dropped). A frame for an id never opened is a protocol error.
+     */
+    private StreamState streamFor(int id, FrameType type) {
+        StreamState s = streams.get(id);
+        if (s != null) {
+            return s;
+        }
+        boolean ours = (id % 2 == 1) == client;
+        boolean idle = ours ? id >= nextLocalId : id > lastPeerId;
+        if (idle) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, type + " for stream " + id + " that was never opened");
+        }
+        return null;
+    }
+
+    private void onPong(long opaque) {
+        long rtt = System.nanoTime() - opaque;
+        if (rtt >= 0 && rtt < Duration.ofMinutes(10).toNanos()) {
+            listener.onRoundTrip(Duration.ofNanos(rtt));
+        }
+    }
+
+    private void onGoAway(ByteBuf payload) {
+        long code = GoAwayFrameCodec.code(payload);
+        String message = GoAwayFrameCodec.message(payload);
+        listener.onGoAwayReceived(code, message);
+        if (code == ErrorCode.NO_ERROR.code()) {
+            goingAway = true;
+            closeIfDrained();
+        } else {
+            ErrorCode known = ErrorCode.fromCode(code);
+            terminateAll(new SessionClosedException(known != null ? known : ErrorCode.INTERNAL_ERROR,
+                "peer sent GOAWAY " + ErrorCode.describe(code) + ": " + message));
+            sink.close();
+        }
+    }
+
+    private void keepaliveTick() {
+        if (closed) {
+            return;
+        }
+        long silent = System.nanoTime() - lastReceivedNanos;
+        if (silent > config.keepaliveTimeout().toNanos()) {
+            fail(ErrorCode.KEEPALIVE_TIMEOUT, "no frame from the peer for " + Duration.ofNanos(silent).toMillis()
+                + " ms (keepalive timeout " + config.keepaliveTimeout() + ")", true);
+            return;
+        }
+        pingsSent++;
+        write(PingFrameCodec.encodePing(sink.alloc(), System.nanoTime()));
+        flush();
+    }
+
+    // =====================================================================================
+    // API
+    // =====================================================================================
+
+    /**
+     * Opens a stream named {@code name}. The Mono emits the stream at once (DATA may be sent
+     * before the peer's OPEN_OK); {@link MuxStream#onOpened()} tells when the peer connected it.
+     */
+    public Mono<MuxStream> open(String name) {
+        StreamNames.requireValid(name);
+        return ready().then(Mono.<MuxStream>create(sink -> runOnLoop(() -> {
+            if (closed || goingAway) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED, "session is " + (closed ? "closed" : "going away")));
+                return;
+            }
+            if (streams.size() - peerOpenedActive >= peer.maxConcurrentStreams()) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED,
+                    "peer allows " + peer.maxConcurrentStreams() + " concurrent streams"));
+                return;
+            }
+            int id = nextLocalId;
+            nextLocalId += 2;
+            StreamState s = newStream(id, name, true);
+            write(OpenFrameCodec.encode(this.sink.alloc(), id, name));
+            scheduleFlush();
+            listener.onStreamOpened(s);
+            sink.success(s);
+        })));
+    }
+
+    /**
+     * Graceful shutdown: GOAWAY(NO_ERROR), no new streams, then close once the open streams have
+     * finished or {@code drain} has passed (what is left is reset with CANCELLED).
+     */
+    public Mono<Void> shutdown(Duration drain) {
+        runOnLoop(() -> {
+            if (closed) {
+                return;
+            }
+            if (!goingAway) {
+                goingAway = true;
+                write(GoAwayFrameCodec.encode(sink.alloc(), ErrorCode.NO_ERROR, lastPeerId, "shutting down"));
+                flush();
+            }
+            loop.schedule(() -> {
+                for (StreamState s : new ArrayList<>(streams.values())) {
+                    s.reset(ErrorCode.CANCELLED, "shutdown drain of " + drain + " expired");
+                }
+                closeNow(null);
+            }, drain.toNanos(), TimeUnit.NANOSECONDS);
+            closeIfDrained();
+        });
+        return onClose().onErrorResume(e -> Mono.empty());
+    }
+
+    /** Closes at once: every stream fails with {@code reason}. */
+    public void close(String reason) {
+        runOnLoop(() -> {
+            if (!closed) {
+                terminateAll(new SessionClosedException(ErrorCode.CANCELLED, reason));
+                sink.close();
+            }
+        });
+    }
+
+    // =====================================================================================
+    // Used by StreamState (on the loop)
+    // =====================================================================================
+
+    void runOnLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    boolean isWritable() {
+        return writable && !closed;
+    }
+
+    void wantsToWrite(StreamState s) {
+        if (!s.queuedForWrite && !closed) {
+            s.queuedForWrite = true;
+            writeQueue.add(s);
+        }
+        if (writable) {
+            writePending();
+        }
+    }
+
+    /** Serves streams round-robin, one frame each per turn, while the connection is writable. */
+    private void writePending() {
+        if (writing) {
+            return; // re-entered from a producer that emitted synchronously: the outer loop serves it
+        }
+        writing = true;
+        try {
+            int maxFrame = peer.maxFramePayload();
+            StreamState s;
+            while (writable && !closed && (s = writeQueue.poll()) != null) {
+                s.queuedForWrite = false;
+                if (s.canWrite() && s.writeSome(maxFrame) && !s.queuedForWrite) {
+                    s.queuedForWrite = true;
+                    writeQueue.add(s);
+                }
+                writable = sink.isWritable();
+            }
+        } finally {
+            writing = false;
+        }
+        scheduleFlush();
+    }
+
+    void writeData(int id, boolean fin, ByteBuf payload) {
+        int length = payload == null ? 0 : payload.readableBytes();
+        write(DataFrameCodec.encodeHeader(sink.alloc(), id, fin, length));
+        if (payload != null) {
+            write(payload);
+        }
+        listener.onDataSent(id, length);
+    }
+
+    void writeCredit(int id, long consumed, long limit) {
+        write(CreditFrameCodec.encode(sink.alloc(), id, consumed, limit));
+        scheduleFlush();
+    }
+
+    void writeOpenOk(int id) {
+        write(OpenOkFrameCodec.encode(sink.alloc(), id));
+        scheduleFlush();
+    }
+
+    void writeReset(int id, ErrorCode code, long finalOffset, String message) {
+        write(ResetFrameCodec.encode(sink.alloc(), id, code, finalOffset, message));
+        scheduleFlush();
+    }
+
+    void onStreamClosed(StreamState s, Throwable cause) {
+        if (streams.remove(s.id()) != null && !s.isLocallyOpened()) {
+            peerOpenedActive--;
+        }
+        if (s.queuedForWrite) {
+            writeQueue.remove(s);
+            s.queuedForWrite = false;
+        }
+        listener.onStreamClosed(s, cause);
+        closeIfDrained();
+    }
+
+    /** A protocol violation by the peer: GOAWAY with the code, fail every stream, close. */
+    void protocolError(ErrorCode code, String message) {
+        fail(code, message, true);
+    }
+
+    // =====================================================================================
+    // Internals
+    // =====================================================================================
+
+    private void fail(ErrorCode code, String message, boolean sendGoAway) {
+        if (closed) {
+            return;
+        }
+        listener.onProtocolError(code, message);
+        if (sendGoAway) {
+            write(GoAwayFrameCodec.encode(sink.alloc(), code, lastPeerId, message));
+        }
+        terminateAll(new SessionClosedException(code, message));
+        sink.close();
+    }
+
+    private void closeIfDrained() {
+        if (goingAway && streams.isEmpty() && !closed) {
+            closeNow(null);
+        }
+    }
+
+    private void closeNow(Throwable cause) {
+        if (!closed) {
+            terminateAll(cause);
+            sink.close();
+        }
+    }
+
+    private void terminateAll(Throwable cause) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeCause = cause;
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        Throwable streamCause = cause != null ? cause
+            : new SessionClosedException(ErrorCode.CANCELLED, "session closed");
+        List<StreamState> open = new ArrayList<>(streams.values());
+        for (StreamState s : open) {
+            s.terminate(streamCause);
+        }
+        streams.clear();
+        writeQueue.clear();
+        ready.tryEmitError(streamCause);
+        listener.onClosed(this, cause);
+        if (cause == null) {
+            closedSink.tryEmitEmpty();
+        } else {
+            closedSink.tryEmitError(cause);
+        }
+    }
+
+    /** Why the session closed, or null while open or after a clean close. */
+    public Throwable closeCause() {
+        return closeCause;
+    }
+
+    private void write(ByteBuf bytes) {
+        if (closed) {
+            bytes.release();
+            return;
+        }
+        sink.write(bytes);
+    }
+
+    private void scheduleFlush() {
+        if (!flushScheduled && !closed) {
+            flushScheduled = true;
+            loop.execute(this::flush);
+        }
+    }
+
+    private void flush() {
+        flushScheduled = false;
+        sink.flush();
+    }
+
+    @Override
+    public String toString() {
+        return (client ? "client" : "server") + " session (" + streams.size() + " streams, " + pingsSent + " pings)";
+    }
+}

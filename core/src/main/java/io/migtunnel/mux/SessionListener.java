@@ -1,0 +1,46 @@
+package io.migtunnel.mux;
+
+import io.migtunnel.protocol.ErrorCode;
+import java.time.Duration;
+
+/**
+ * Observes a session: the hook for logging and metrics. Called on the session's event loop;
+ * implementations must be quick and must not block. Every method has an empty default.
+ */
+public interface SessionListener {
+    /** Observes nothing. */
+    SessionListener NONE = new SessionListener() {
+    };
+
+    /** The handshake completed. */
+    default void onReady(Session session) {
+    }
+
+    /** A stream was opened by either side. */
+    default void onStreamOpened(MuxStream stream) {
+    }
+
+    /** A stream finished; {@code cause} is null when both directions ended with FIN. */
+    default void onStreamClosed(MuxStream stream, Throwable cause) {
+    }
+
+    /** DATA bytes were queued for the connection. */
+    default void onDataSent(int streamId, int bytes) {
+    }
+
+    /** A PONG measured the round trip. */
+    default void onRoundTrip(Duration rtt) {
+    }
+
+    /** The session failed with a protocol (or keepalive) error and sent GOAWAY. */
+    default void onProtocolError(ErrorCode code, String message) {
+    }
+
+    /** The peer sent GOAWAY. */
+    default void onGoAwayReceived(long code, String message) {
+    }
+
+    /** The session closed; {@code cause} is null after a graceful close. */
+    default void onClosed(Session session, Throwable cause) {
+    }
+}

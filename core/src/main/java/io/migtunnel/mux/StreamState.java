@@ -1,0 +1,453 @@
+package io.migtunnel.mux;
+
+import io.migtunnel.protocol.ErrorCode;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The state of one stream. NOT thread safe: every field is read and written on the session's
+ * event loop; public methods called from elsewhere hop onto it.
+ */
+final class StreamState implements MuxStream {
+    private final Session session;
+    private final int id;
+    private final String name;
+    private final boolean locallyOpened;
+
+    // ---- receive direction (peer -> local consumer) ----
+    /** DATA payloads received and not yet taken by the subscriber. */
+    private final ArrayDeque<ByteBuf> received = new ArrayDeque<>();
+    /** Bytes in {@link #received}. */
+    private long buffered;
+    /** Offset after the last byte received. */
+    private long receivedOffset;
+    /** Offset after the last byte the local consumer has taken; what CREDIT reports. */
+    private long consumedOffset;
+    /** The consumed offset carried by the last CREDIT sent. */
+    private long creditedConsumed;
+    /** The peer may send up to this offset. */
+    private long receiveLimit;
+    private boolean finReceived;
+    private boolean inboundCompleted;
+    private Subscriber<? super ByteBuf> inboundSubscriber;
+    private long inboundDemand;
+    private boolean draining;
+
+    // ---- send direction (local producer -> peer) ----
+    /** Offset after the last byte sent. */
+    private long sentOffset;
+    /** This side may send up to this offset (granted by the peer). */
+    private long sendLimit;
+    /** A buffer taken from the producer and not completely sent yet. */
+    private ByteBuf pending;
+    private Subscription upstream;
+    private boolean upstreamRequested;
+    private boolean upstreamDone;
+    private boolean finSent;
+    private boolean sendStarted;
+    /** Whether this stream sits in the session's queue of streams waiting to write. */
+    boolean queuedForWrite;
+    private final Sinks.Empty<Void> sendDone = Sinks.empty();
+
+    // ---- lifecycle ----
+    private Throwable resetCause;
+    private boolean closed;
+    private final Sinks.Empty<Void> opened = Sinks.empty();
+    private final Sinks.Empty<Void> closedSink = Sinks.empty();
+
+    StreamState(Session session, int id, String name, boolean locallyOpened, long receiveWindow, long sendWindow) {
+        this.session = session;
+        this.id = id;
+        this.name = name;
+        this.locallyOpened = locallyOpened;
+        this.receiveLimit = receiveWindow;
+        this.sendLimit = sendWindow;
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public boolean isLocallyOpened() {
+        return locallyOpened;
+    }
+
+    long buffered() {
+        return buffered;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    // =====================================================================================
+    // Receive direction
+    // =====================================================================================
+
+    /** A DATA frame for this stream; takes ownership of {@code payload}. Returns false on overrun. */
+    boolean onData(ByteBuf payload, boolean fin) {
+        int length = payload.readableBytes();
+        if (finReceived) {
+            payload.release();
+            session.protocolError(ErrorCode.PROTOCOL_ERROR, "DATA after FIN on stream " + id);
+            return false;
+        }
+        if (receivedOffset + length > receiveLimit) {
+            payload.release();
+            session.protocolError(ErrorCode.FLOW_CONTROL_ERROR, "stream " + id + " (" + name + ") overran its window: "
+                + (receivedOffset + length) + " > limit " + receiveLimit);
+            return false;
+        }
+        receivedOffset += length;
+        if (resetCause != null) {
+            payload.release();
+            return true;
+        }
+        if (length > 0) {
+            received.add(payload);
+            buffered += length;
+        } else {
+            payload.release();
+        }
+        finReceived = fin;
+        drain();
+        return true;
+    }
+
+    private void drain() {
+        if (draining || inboundSubscriber == null || resetCause != null) {
+            return;
+        }
+        draining = true;
+        try {
+            while (inboundDemand > 0 && !received.isEmpty()) {
+                ByteBuf buf = received.poll();
+                int length = buf.readableBytes();
+                buffered -= length;
+                consumedOffset += length;
+                if (inboundDemand != Long.MAX_VALUE) {
+                    inboundDemand--;
+                }
+                inboundSubscriber.onNext(buf);
+                if (resetCause != null) {
+                    return;
+                }
+            }
+            maybeReturnCredit();
+            if (finReceived && received.isEmpty() && !inboundCompleted) {
+                inboundCompleted = true;
+                inboundSubscriber.onComplete();
+                maybeClose();
+            }
+        } finally {
+            draining = false;
+        }
+    }
+
+    /** Sends CREDIT once half a window has been consumed since the last one (yamux/Netty ratio). */
+    private void maybeReturnCredit() {
+        if (finReceived) {
+            return;
+        }
+        int window = session.config().streamWindow();
+        if (consumedOffset - creditedConsumed >= window / 2) {
+            creditedConsumed = consumedOffset;
+            receiveLimit = consumedOffset + window;
+            session.writeCredit(id, consumedOffset, receiveLimit);
+        }
+    }
+
+    @Override
+    public Flux<ByteBuf> inbound() {
+        return Flux.from(new Publisher<ByteBuf>() {
+            @Override
+            public void subscribe(Subscriber<? super ByteBuf> s) {
+                session.runOnLoop(() -> subscribeInbound(s));
+            }
+        });
+    }
+
+    private void subscribeInbound(Subscriber<? super ByteBuf> s) {
+        if (inboundSubscriber != null) {
+            Operators.error(s, new IllegalStateException("stream " + id + " inbound allows one subscriber"));
+            return;
+        }
+        inboundSubscriber = s;
+        s.onSubscribe(new Subscription() {
+            @Override
+            public void request(long n) {
+                if (n <= 0) {
+                    return;
+                }
+                session.runOnLoop(() -> {
+                    inboundDemand = Operators.addCap(inboundDemand, n);
+                    drain();
+                });
+            }
+
+            @Override
+            public void cancel() {
+                session.runOnLoop(() -> {
+                    if (!inboundCompleted) {
+                        inboundCompleted = true; // the subscriber left: nothing more goes to it
+                        reset(ErrorCode.CANCELLED, "local consumer of stream '" + name + "' cancelled");
+                    }
+                });
+            }
+        });
+        if (resetCause != null && !inboundCompleted) {
+            inboundCompleted = true;
+            s.onError(resetCause);
+            return;
+        }
+        drain();
+    }
+
+    // =====================================================================================
+    // Send direction
+    // =====================================================================================
+
+    @Override
+    public Mono<Void> send(Publisher<ByteBuf> data) {
+        return Mono.defer(() -> {
+            session.runOnLoop(() -> startSend(data));
+            return sendDone.asMono();
+        });
+    }
+
+    private void startSend(Publisher<ByteBuf> data) {
+        if (sendStarted) {
+            Flux.from(data).subscribe(ReferenceCountUtil::release, e -> { }); // drain & release a second producer
+            sendDone.tryEmitError(new IllegalStateException("stream " + id + " send() was already called"));
+            return;
+        }
+        sendStarted = true;
+        if (resetCause != null) {
+            Flux.from(data).subscribe(ReferenceCountUtil::release, e -> { });
+            return;
+        }
+        Flux.from(data).subscribe(new CoreSubscriber<ByteBuf>() {
+            @Override
+            public void onSubscribe(Subscription s) {
+                session.runOnLoop(() -> {
+                    if (resetCause != null) {
+                        s.cancel();
+                        return;
+                    }
+                    upstream = s;
+                    pullIfReady();
+                });
+            }
+
+            @Override
+            public void onNext(ByteBuf buf) {
+                session.runOnLoop(() -> onUpstreamData(buf));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                session.runOnLoop(() -> {
+                    upstreamDone = true;
+                    reset(ErrorCode.LOCAL_IO_ERROR, "local socket of stream '" + name + "' failed: " + t.getMessage());
+                });
+            }
+
+            @Override
+            public void onComplete() {
+                session.runOnLoop(() -> {
+                    upstreamDone = true;
+                    upstreamRequested = false;
+                    session.wantsToWrite(StreamState.this);
+                });
+            }
+        });
+    }
+
+    private void onUpstreamData(ByteBuf buf) {
+        upstreamRequested = false;
+        if (resetCause != null || pending != null) {
+            buf.release(); // pending != null would be a producer ignoring demand
+            return;
+        }
+        if (!buf.isReadable()) {
+            buf.release();
+            pullIfReady();
+            return;
+        }
+        pending = buf;
+        session.wantsToWrite(this);
+    }
+
+    /** Requests the next buffer from the producer when this stream has credit and nothing pending. */
+    void pullIfReady() {
+        if (upstream != null && pending == null && !upstreamRequested && !upstreamDone && resetCause == null
+            && sentOffset < sendLimit && session.isWritable()) {
+            upstreamRequested = true;
+            upstream.request(1);
+        }
+    }
+
+    /** Whether {@link #writeSome} would write something now. */
+    boolean canWrite() {
+        if (resetCause != null || finSent) {
+            return false;
+        }
+        return (pending != null && sentOffset < sendLimit) || (pending == null && upstreamDone);
+    }
+
+    /**
+     * Writes at most one frame; called by the session's write loop while the connection is
+     * writable. Returns whether the stream could write more right away.
+     */
+    boolean writeSome(int maxFrame) {
+        if (pending != null && sentOffset < sendLimit) {
+            int length = (int) Math.min(pending.readableBytes(), Math.min(maxFrame, sendLimit - sentOffset));
+            ByteBuf chunk;
+            if (length == pending.readableBytes()) {
+                chunk = pending;
+                pending = null;
+            } else {
+                chunk = pending.readRetainedSlice(length);
+            }
+            sentOffset += length;
+            boolean fin = pending == null && upstreamDone;
+            session.writeData(id, fin, chunk);
+            if (fin) {
+                onFinSent();
+                return false;
+            }
+            pullIfReady();
+        } else if (pending == null && upstreamDone && !finSent) {
+            session.writeData(id, true, null);
+            onFinSent();
+            return false;
+        }
+        return canWrite();
+    }
+
+    private void onFinSent() {
+        finSent = true;
+        sendDone.tryEmitEmpty();
+        maybeClose();
+    }
+
+    /** The peer granted credit. */
+    void onCredit(long consumed, long limit) {
+        if (consumed > limit || consumed > sentOffset) {
+            session.protocolError(ErrorCode.PROTOCOL_ERROR, "CREDIT on stream " + id + " reports consumed offset "
+                + consumed + " beyond limit " + limit + " or sent offset " + sentOffset);
+            return;
+        }
+        if (limit > sendLimit) {
+            sendLimit = limit;
+            if (pending != null) {
+                session.wantsToWrite(this);
+            } else {
+                pullIfReady();
+            }
+        }
+    }
+
+    // =====================================================================================
+    // Lifecycle
+    // =====================================================================================
+
+    @Override
+    public void accept() {
+        session.runOnLoop(() -> {
+            if (resetCause == null && !locallyOpened) {
+                session.writeOpenOk(id);
+            }
+        });
+    }
+
+    void onOpenOk() {
+        opened.tryEmitEmpty();
+    }
+
+    @Override
+    public Mono<Void> onOpened() {
+        return opened.asMono();
+    }
+
+    @Override
+    public Mono<Void> onClose() {
+        return closedSink.asMono();
+    }
+
+    @Override
+    public void reset(ErrorCode code, String message) {
+        session.runOnLoop(() -> {
+            if (resetCause == null && !closed) {
+                session.writeReset(id, code, sentOffset, message);
+                terminate(new StreamResetException(code.code(), message, false));
+            }
+        });
+    }
+
+    /** The peer reset this stream. */
+    void onReset(long code, String message) {
+        if (resetCause == null && !closed) {
+            terminate(new StreamResetException(code, message, true));
+        }
+    }
+
+    /** Ends the stream abruptly: releases buffers, fails subscribers, removes it from the session. */
+    void terminate(Throwable cause) {
+        if (resetCause != null || closed) {
+            return;
+        }
+        resetCause = cause;
+        ByteBuf buf;
+        while ((buf = received.poll()) != null) {
+            buf.release();
+        }
+        buffered = 0;
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+        if (upstream != null) {
+            upstream.cancel();
+        }
+        if (inboundSubscriber != null && !inboundCompleted) {
+            inboundCompleted = true;
+            inboundSubscriber.onError(cause);
+        }
+        opened.tryEmitError(cause);
+        sendDone.tryEmitError(cause);
+        closed = true;
+        session.onStreamClosed(this, cause);
+        closedSink.tryEmitError(cause);
+    }
+
+    private void maybeClose() {
+        if (!closed && finSent && inboundCompleted && resetCause == null) {
+            closed = true;
+            opened.tryEmitEmpty();
+            session.onStreamClosed(this, null);
+            closedSink.tryEmitEmpty();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "stream " + id + " '" + name + "'";
+    }
+}

@@ -1,1 +1,0 @@
-package io.migtunnel.transport; final class Placeholder {}

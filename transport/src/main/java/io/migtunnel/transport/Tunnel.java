@@ -1,0 +1,27 @@
+package io.migtunnel.transport;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+
+/**
+ * A running tunnel endpoint: a destination listening for sources, or a source whose session is
+ * up and whose exposed sockets accept connections. {@link #dispose()} closes it at once.
+ */
+public interface Tunnel extends Disposable {
+    /** The TCP address: where a destination listens, or the destination a source is connected to. */
+    InetSocketAddress address();
+
+    /**
+     * Graceful stop: stop accepting, send GOAWAY, let open streams finish for up to {@code drain},
+     * remove the socket files this endpoint created, close.
+     */
+    Mono<Void> shutdown(Duration drain);
+
+    /**
+     * Completes when the endpoint has closed. For a source this is also when its session ended:
+     * an error says why (peer gone, protocol error, keepalive timeout).
+     */
+    Mono<Void> onClose();
+}

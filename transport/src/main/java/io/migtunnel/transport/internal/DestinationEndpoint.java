@@ -1,0 +1,93 @@
+package io.migtunnel.transport.internal;
+
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.transport.Tunnel;
+import io.netty.channel.ChannelOption;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.tcp.TcpServer;
+
+/** A listening destination: one session per accepted source connection. */
+public final class DestinationEndpoint implements Tunnel {
+    private final DisposableServer server;
+    private final Set<Session> sessions;
+    private final Loops loops;
+
+    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Loops loops) {
+        this.server = server;
+        this.sessions = sessions;
+        this.loops = loops;
+        server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
+    }
+
+    /** Binds and returns the running endpoint. */
+    public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
+                                    reactor.netty.resources.LoopResources given, SessionListener listener) {
+        Loops loops = Loops.of(given, "migtunnel-dst");
+        RouteAcceptor acceptor = new RouteAcceptor(routes, loops);
+        Set<Session> sessions = ConcurrentHashMap.newKeySet();
+        return TcpServer.create()
+            .runOn(loops.resources())
+            .bindAddress(() -> listen)
+            .childOption(ChannelOption.AUTO_READ, false)
+            .doOnConnection(conn -> {
+                Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
+                sessions.add(session);
+                session.onClose().subscribe(null, e -> sessions.remove(session), () -> sessions.remove(session));
+            })
+            .handle((in, out) -> Mono.never())
+            .bind()
+            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops))
+            .doOnError(e -> loops.dispose());
+    }
+
+    @Override
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.address();
+    }
+
+    @Override
+    public Mono<Void> shutdown(Duration drain) {
+        return Mono.defer(() -> {
+            List<Mono<Void>> closing = new ArrayList<>();
+            for (Session s : sessions) {
+                closing.add(s.shutdown(drain));
+            }
+            return Flux.merge(closing).then();
+        }).then(Mono.fromRunnable(this::dispose));
+    }
+
+    @Override
+    public Mono<Void> onClose() {
+        return server.onDispose();
+    }
+
+    @Override
+    public void dispose() {
+        for (Session s : sessions) {
+            s.close("destination disposed");
+        }
+        server.dispose();
+    }
+
+    @Override
+    public boolean isDisposed() {
+        return server.isDisposed();
+    }
+
+    /** Sessions currently connected (for tests and diagnostics). */
+    public Set<Session> sessions() {
+        return Set.copyOf(sessions);
+    }
+}

@@ -1,0 +1,60 @@
+package io.migtunnel.transport.internal;
+
+import io.migtunnel.mux.Session;
+import io.migtunnel.protocol.Frame;
+import io.migtunnel.protocol.FrameDecoder;
+import io.migtunnel.protocol.ProtocolException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Cuts the tunnel connection's bytes into frames and hands each straight to the session, on the
+ * channel's event loop. It never stops reading: a full stream is one whose peer has no credit,
+ * so the session can always take what arrives. After a malformed frame it discards the rest.
+ */
+final class FrameCodecHandler extends ByteToMessageDecoder {
+    private final Session session;
+    private boolean broken;
+
+    FrameCodecHandler(Session session) {
+        this.session = session;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (broken) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        try {
+            Frame frame;
+            while ((frame = FrameDecoder.decode(in, session.config().maxFramePayload())) != null) {
+                session.onFrame(frame);
+            }
+        } catch (ProtocolException e) {
+            broken = true;
+            in.skipBytes(in.readableBytes());
+            session.onDecodeError(e);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        session.onWritabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        session.onConnectionClosed(null);
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        session.onConnectionClosed(cause);
+        ctx.close();
+    }
+}

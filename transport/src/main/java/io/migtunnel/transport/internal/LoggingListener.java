@@ -1,0 +1,75 @@
+package io.migtunnel.transport.internal;
+
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.protocol.ErrorCode;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Logs what an operator needs (resets with their reason, protocol errors) and forwards to a delegate. */
+final class LoggingListener implements SessionListener {
+    private static final Logger log = LoggerFactory.getLogger("io.migtunnel.session");
+    private final String peer;
+    private final SessionListener delegate;
+
+    LoggingListener(String peer, SessionListener delegate) {
+        this.peer = peer;
+        this.delegate = delegate;
+    }
+
+    @Override
+    public void onReady(Session session) {
+        log.info("session with {} established", peer);
+        delegate.onReady(session);
+    }
+
+    @Override
+    public void onStreamOpened(MuxStream stream) {
+        log.debug("{} opened ({})", stream, stream.isLocallyOpened() ? "local" : "peer");
+        delegate.onStreamOpened(stream);
+    }
+
+    @Override
+    public void onStreamClosed(MuxStream stream, Throwable cause) {
+        if (cause != null) {
+            log.warn("{} ended: {}", stream, cause.getMessage());
+        } else {
+            log.debug("{} finished", stream);
+        }
+        delegate.onStreamClosed(stream, cause);
+    }
+
+    @Override
+    public void onDataSent(int streamId, int bytes) {
+        delegate.onDataSent(streamId, bytes);
+    }
+
+    @Override
+    public void onRoundTrip(Duration rtt) {
+        delegate.onRoundTrip(rtt);
+    }
+
+    @Override
+    public void onProtocolError(ErrorCode code, String message) {
+        log.error("session with {} failed: {}", peer, message);
+        delegate.onProtocolError(code, message);
+    }
+
+    @Override
+    public void onGoAwayReceived(long code, String message) {
+        log.info("peer {} sent GOAWAY {}: {}", peer, ErrorCode.describe(code), message);
+        delegate.onGoAwayReceived(code, message);
+    }
+
+    @Override
+    public void onClosed(Session session, Throwable cause) {
+        if (cause == null) {
+            log.info("session with {} closed", peer);
+        } else {
+            log.warn("session with {} closed: {}", peer, cause.getMessage());
+        }
+        delegate.onClosed(session, cause);
+    }
+}

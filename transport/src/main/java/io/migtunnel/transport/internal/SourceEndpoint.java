@@ -1,0 +1,146 @@
+package io.migtunnel.transport.internal;
+
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
+import io.migtunnel.transport.Tunnel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.Connection;
+import reactor.netty.DisposableServer;
+import reactor.netty.resources.LoopResources;
+import reactor.netty.tcp.TcpClient;
+import reactor.netty.tcp.TcpServer;
+
+/** A connected source: one session, one listening UNIX socket per exposed name. */
+public final class SourceEndpoint implements Tunnel {
+    private static final Logger log = LoggerFactory.getLogger(SourceEndpoint.class);
+    private final Connection connection;
+    private final Session session;
+    private final List<DisposableServer> servers;
+    private final List<Path> sockets;
+    private final Loops loops;
+    private final InetSocketAddress address;
+    private final Mono<Void> closed;
+
+    private SourceEndpoint(Connection connection, Session session, List<DisposableServer> servers,
+                           List<Path> sockets, Loops loops, InetSocketAddress address) {
+        this.connection = connection;
+        this.session = session;
+        this.servers = servers;
+        this.sockets = sockets;
+        this.loops = loops;
+        this.address = address;
+        this.closed = session.onClose().doFinally(s -> release()).cache();
+        this.closed.subscribe(null, e -> { });
+    }
+
+    /** Connects, waits for the handshake, binds the exposed sockets. */
+    public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
+                                     LoopResources given, SessionListener listener) {
+        Loops loops = Loops.of(given, "migtunnel-src");
+        Sinks.One<Session> attached = Sinks.one();
+        return TcpClient.newConnection()
+            .runOn(loops.resources())
+            .remoteAddress(() -> connect)
+            .option(ChannelOption.AUTO_READ, false)
+            .doOnConnected(conn -> attached.tryEmitValue(
+                SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
+            .handle((in, out) -> Mono.never())
+            .connect()
+            .flatMap(conn -> attached.asMono().flatMap(session -> session.ready()
+                    .then(Flux.fromIterable(exposes.entrySet())
+                        .concatMap(e -> expose(session, e.getKey(), e.getValue(), loops))
+                        .collectList())
+                    .<Tunnel>map(servers -> new SourceEndpoint(conn, session, servers, List.copyOf(exposes.values()),
+                        loops, connect))
+                    .doOnError(e -> {
+                        session.close("start failed: " + e.getMessage());
+                        conn.dispose();
+                        exposes.values().forEach(SocketFiles::remove);
+                    })))
+            .doOnError(e -> loops.dispose());
+    }
+
+    private static Mono<DisposableServer> expose(Session session, String name, Path socket, Loops loops) {
+        try {
+            SocketFiles.prepareForBind(socket);
+        } catch (IOException e) {
+            return Mono.error(new UncheckedIOException("cannot expose '" + name + "' at " + socket + ": "
+                + e.getMessage(), e));
+        }
+        return TcpServer.create()
+            .runOn(loops.resources())
+            .bindAddress(() -> new DomainSocketAddress(socket.toString()))
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
+            .doOnConnection(conn -> session.open(name).subscribe(
+                stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
+                error -> {
+                    log.warn("cannot open a stream for a connection on {}: {}", socket, error.getMessage());
+                    conn.dispose();
+                }))
+            .handle((in, out) -> Mono.never())
+            .bind()
+            .map(DisposableServer.class::cast);
+    }
+
+    @Override
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The session (for tests and diagnostics). */
+    public Session session() {
+        return session;
+    }
+
+    @Override
+    public Mono<Void> shutdown(Duration drain) {
+        return Mono.defer(() -> {
+            stopAccepting();
+            return session.shutdown(drain);
+        }).then(Mono.fromRunnable(this::dispose));
+    }
+
+    @Override
+    public Mono<Void> onClose() {
+        return closed;
+    }
+
+    @Override
+    public void dispose() {
+        session.close("source disposed");
+        connection.dispose();
+        release();
+    }
+
+    @Override
+    public boolean isDisposed() {
+        return connection.isDisposed();
+    }
+
+    private void stopAccepting() {
+        servers.forEach(DisposableServer::dispose);
+        sockets.forEach(SocketFiles::remove);
+    }
+
+    private void release() {
+        stopAccepting();
+        loops.dispose();
+    }
+}
