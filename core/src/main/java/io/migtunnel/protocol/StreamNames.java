@@ -20,7 +20,10 @@ public final class StreamNames {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c <= 0x20 || c >= 0x7F) {
+            if (c == ' ') {
+                return "stream name has a space at index " + i;
+            }
+            if (c < 0x20 || c >= 0x7F) {
                 return "stream name has a character outside printable ASCII at index " + i;
             }
         }
