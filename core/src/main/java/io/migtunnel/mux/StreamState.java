@@ -18,6 +18,11 @@ import reactor.core.publisher.Sinks;
  * event loop; public methods called from elsewhere hop onto it.
  */
 final class StreamState implements MuxStream {
+    /** Buffers requested from a local producer at a time. */
+    static final int PREFETCH_BUFFERS = 8;
+    /** Bytes taken from a local producer and held while waiting for credit or the connection. */
+    static final long PREFETCH_BYTES = 1 << 20;
+
     private final Session session;
     private final int id;
     private final String name;
@@ -47,10 +52,13 @@ final class StreamState implements MuxStream {
     private long sentOffset;
     /** This side may send up to this offset (granted by the peer). */
     private long sendLimit;
-    /** A buffer taken from the producer and not completely sent yet. */
-    private ByteBuf pending;
+    /** Buffers taken from the producer and not completely sent yet. */
+    private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+    /** Bytes in {@link #pending}. */
+    private long pendingBytes;
     private Subscription upstream;
-    private boolean upstreamRequested;
+    /** Buffers requested from the producer and not received yet. */
+    private int outstanding;
     private boolean upstreamDone;
     private boolean finSent;
     private boolean sendStarted;
@@ -272,7 +280,7 @@ final class StreamState implements MuxStream {
             public void onComplete() {
                 session.runOnLoop(() -> {
                     upstreamDone = true;
-                    upstreamRequested = false;
+                    outstanding = 0;
                     session.wantsToWrite(StreamState.this);
                 });
             }
@@ -280,26 +288,29 @@ final class StreamState implements MuxStream {
     }
 
     private void onUpstreamData(ByteBuf buf) {
-        upstreamRequested = false;
-        if (resetCause != null || pending != null) {
-            buf.release(); // pending != null would be a producer ignoring demand
-            return;
+        if (outstanding > 0) {
+            outstanding--;
         }
-        if (!buf.isReadable()) {
+        if (resetCause != null || !buf.isReadable()) {
             buf.release();
             pullIfReady();
             return;
         }
-        pending = buf;
+        pending.add(buf);
+        pendingBytes += buf.readableBytes();
         session.wantsToWrite(this);
     }
 
-    /** Requests the next buffer from the producer when this stream has credit and nothing pending. */
+    /**
+     * Requests more from the producer while the peer's credit covers more than what is already
+     * taken, keeping at most {@link #PREFETCH_BUFFERS} requested and {@link #PREFETCH_BYTES} held.
+     */
     void pullIfReady() {
-        if (upstream != null && pending == null && !upstreamRequested && !upstreamDone && resetCause == null
-            && sentOffset < sendLimit && session.isWritable()) {
-            upstreamRequested = true;
-            upstream.request(1);
+        if (upstream != null && !upstreamDone && resetCause == null && outstanding < PREFETCH_BUFFERS / 2
+            && pendingBytes < PREFETCH_BYTES && sentOffset + pendingBytes < sendLimit && session.isWritable()) {
+            int n = PREFETCH_BUFFERS - outstanding;
+            outstanding = PREFETCH_BUFFERS;
+            upstream.request(n);
         }
     }
 
@@ -308,7 +319,7 @@ final class StreamState implements MuxStream {
         if (resetCause != null || finSent) {
             return false;
         }
-        return (pending != null && sentOffset < sendLimit) || (pending == null && upstreamDone);
+        return pending.isEmpty() ? upstreamDone : sentOffset < sendLimit;
     }
 
     /**
@@ -316,24 +327,25 @@ final class StreamState implements MuxStream {
      * writable. Returns whether the stream could write more right away.
      */
     boolean writeSome(int maxFrame) {
-        if (pending != null && sentOffset < sendLimit) {
-            int length = (int) Math.min(pending.readableBytes(), Math.min(maxFrame, sendLimit - sentOffset));
+        ByteBuf head = pending.peek();
+        if (head != null && sentOffset < sendLimit) {
+            int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendLimit - sentOffset));
             ByteBuf chunk;
-            if (length == pending.readableBytes()) {
-                chunk = pending;
-                pending = null;
+            if (length == head.readableBytes()) {
+                chunk = pending.poll();
             } else {
-                chunk = pending.readRetainedSlice(length);
+                chunk = head.readRetainedSlice(length);
             }
             sentOffset += length;
-            boolean fin = pending == null && upstreamDone;
+            pendingBytes -= length;
+            boolean fin = pending.isEmpty() && upstreamDone;
             session.writeData(id, fin, chunk);
             if (fin) {
                 onFinSent();
                 return false;
             }
             pullIfReady();
-        } else if (pending == null && upstreamDone && !finSent) {
+        } else if (head == null && upstreamDone && !finSent) {
             session.writeData(id, true, null);
             onFinSent();
             return false;
@@ -356,11 +368,10 @@ final class StreamState implements MuxStream {
         }
         if (limit > sendLimit) {
             sendLimit = limit;
-            if (pending != null) {
+            if (!pending.isEmpty()) {
                 session.wantsToWrite(this);
-            } else {
-                pullIfReady();
             }
+            pullIfReady();
         }
     }
 
@@ -419,10 +430,10 @@ final class StreamState implements MuxStream {
             buf.release();
         }
         buffered = 0;
-        if (pending != null) {
-            pending.release();
-            pending = null;
+        while ((buf = pending.poll()) != null) {
+            buf.release();
         }
+        pendingBytes = 0;
         if (upstream != null) {
             upstream.cancel();
         }

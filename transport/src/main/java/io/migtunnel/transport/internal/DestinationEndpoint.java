@@ -35,13 +35,13 @@ public final class DestinationEndpoint implements Tunnel {
     public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
                                     reactor.netty.resources.LoopResources given, SessionListener listener) {
         Loops loops = Loops.of(given, "migtunnel-dst");
-        RouteAcceptor acceptor = new RouteAcceptor(routes, loops);
         Set<Session> sessions = ConcurrentHashMap.newKeySet();
         return TcpServer.create()
             .runOn(loops.resources())
             .bindAddress(() -> listen)
             .childOption(ChannelOption.AUTO_READ, false)
             .doOnConnection(conn -> {
+                RouteAcceptor acceptor = new RouteAcceptor(routes, loops, conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
                 sessions.add(session);
                 session.onClose().subscribe(null, e -> sessions.remove(session), () -> sessions.remove(session));

@@ -59,7 +59,7 @@ public final class LocalSocketBridge extends ChannelDuplexHandler {
     private void start() {
         Flux<ByteBuf> localReads = Flux.<ByteBuf>create(sink -> {
             reads = sink;
-            sink.onRequest(n -> channel.read());
+            sink.onRequest(n -> runOnChannel(this::readWhileDemanded));
         }, FluxSink.OverflowStrategy.BUFFER).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
         stream.send(localReads).subscribe(null, this::onStreamError);
         writer = new InboundWriter();
@@ -68,19 +68,25 @@ public final class LocalSocketBridge extends ChannelDuplexHandler {
 
     // ---- local socket events (channel's event loop) ----
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof ByteBuf buf && reads != null && !inputDone) {
-            reads.next(buf);
-        } else {
-            ReferenceCountUtil.release(msg);
+    /**
+     * Reads from the socket while the stream wants data: auto-read is on exactly while there is
+     * demand, so a read loop fills several buffers per wake-up, and at most one read loop's worth
+     * (bounded by the allocator) is ever buffered beyond demand.
+     */
+    private void readWhileDemanded() {
+        boolean wanted = reads != null && reads.requestedFromDownstream() > 0 && !inputDone && !failed;
+        if (channel.config().isAutoRead() != wanted) {
+            channel.config().setAutoRead(wanted);
         }
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (reads != null && reads.requestedFromDownstream() > 0 && !inputDone) {
-            ctx.read();
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf && reads != null && !inputDone) {
+            reads.next(buf);
+            readWhileDemanded();
+        } else {
+            ReferenceCountUtil.release(msg);
         }
     }
 

@@ -4,8 +4,11 @@ import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.StreamAcceptor;
 import io.migtunnel.protocol.ErrorCode;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.unix.DomainSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,19 +18,29 @@ import reactor.netty.tcp.TcpClient;
 /**
  * The destination's answer to OPEN: dial the UNIX socket routed for the stream's name and join
  * it to the stream; an unknown name or a failed dial resets that stream alone.
+ *
+ * <p>Dials to one route happen one at a time, in the order the streams were opened, so the target
+ * accepts connections in the order the source's clients made them. QEMU needs this: with multifd,
+ * the destination takes the first connection it accepts as the main migration channel.
+ * One instance per session; confined to the session's event loop.
  */
 final class RouteAcceptor implements StreamAcceptor {
     private static final Logger log = LoggerFactory.getLogger(RouteAcceptor.class);
     private final Map<String, Path> routes;
     private final TcpClient local;
+    private final EventLoop loop;
+    /** Per route: streams waiting for their dial; the head is being dialled. */
+    private final Map<String, ArrayDeque<MuxStream>> dialing = new HashMap<>();
 
-    RouteAcceptor(Map<String, Path> routes, Loops loops) {
+    RouteAcceptor(Map<String, Path> routes, Loops loops, EventLoop sessionLoop) {
         this.routes = routes;
+        this.loop = sessionLoop;
         this.local = TcpClient.newConnection()
             .runOn(loops.resources())
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
+            .option(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
             .handle((in, out) -> Mono.never());
     }
 
@@ -39,12 +52,32 @@ final class RouteAcceptor implements StreamAcceptor {
             stream.reset(ErrorCode.UNKNOWN_ROUTE, "no route for stream name '" + stream.name() + "' on the destination");
             return;
         }
+        ArrayDeque<MuxStream> queue = dialing.computeIfAbsent(stream.name(), n -> new ArrayDeque<>());
+        queue.add(stream);
+        if (queue.size() == 1) {
+            dial(queue, target);
+        }
+    }
+
+    private void dial(ArrayDeque<MuxStream> queue, Path target) {
+        MuxStream stream = queue.peek();
         local.remoteAddress(() -> new DomainSocketAddress(target.toString()))
             .connect()
             .subscribe(conn -> conn.channel().eventLoop().execute(() -> {
                 stream.accept();
                 LocalSocketBridge.join(conn.channel(), stream);
-            }), error -> stream.reset(ErrorCode.CONNECT_FAILED,
-                "destination cannot connect to " + target + ": " + error.getMessage()));
+                loop.execute(() -> next(queue, target));
+            }), error -> {
+                stream.reset(ErrorCode.CONNECT_FAILED, "destination cannot connect to " + target + ": "
+                    + (error.getMessage() != null ? error.getMessage() : error.toString()));
+                loop.execute(() -> next(queue, target));
+            });
+    }
+
+    private void next(ArrayDeque<MuxStream> queue, Path target) {
+        queue.poll();
+        if (!queue.isEmpty()) {
+            dial(queue, target);
+        }
     }
 }

@@ -4,6 +4,7 @@ import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
@@ -20,6 +21,11 @@ public final class SessionChannels {
     /** Local sockets: enough to keep the kernel buffer full, small enough to push back quickly. */
     public static final WriteBufferWaterMark LOCAL_WATER_MARK = new WriteBufferWaterMark(256 << 10, 1 << 20);
 
+    /** Local socket reads: start at 64 KiB, grow to 1 MiB (fewer system calls per byte). */
+    public static final AdaptiveRecvByteBufAllocator LOCAL_READS = new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20);
+    /** Tunnel reads: large, so most frames are sliced out of one read instead of copied together. */
+    public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = new AdaptiveRecvByteBufAllocator(4096, 262144, 2 << 20);
+
     /** The session living on a tunnel channel. */
     public static final AttributeKey<Session> SESSION = AttributeKey.valueOf("migtunnel.session");
 
@@ -32,6 +38,7 @@ public final class SessionChannels {
         Channel ch = connection.channel();
         ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, TUNNEL_WATER_MARK);
         ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+        ch.config().setRecvByteBufAllocator(TUNNEL_READS);
         Session session = new Session(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
             new LoggingListener(String.valueOf(ch.remoteAddress()), listener));
         // Added first: Reactor Netty's own inbound bridge never sees tunnel bytes.
@@ -42,10 +49,4 @@ public final class SessionChannels {
         return session;
     }
 
-    /** Options every local socket channel needs before {@link LocalSocketBridge#join}. */
-    public static void prepareLocal(Channel ch) {
-        ch.config().setAutoRead(false);
-        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, LOCAL_WATER_MARK);
-    }
 }

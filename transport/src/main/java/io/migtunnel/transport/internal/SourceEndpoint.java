@@ -88,6 +88,7 @@ public final class SourceEndpoint implements Tunnel {
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
+            .childOption(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
             .doOnConnection(conn -> session.open(name).subscribe(
                 stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
                 error -> {
