@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Baseline relay: per name, {@code UNIX-LISTEN:exposed -> TCP 127.0.0.1:P -> UNIX-CONNECT:target}
@@ -23,6 +24,13 @@ final class SocatRelay implements SocketRelay {
   private static final int PORT_ATTEMPTS = 5;
 
   private final List<Process> processes = new ArrayList<>();
+
+  /** A new relay, or the current test is skipped (JUnit assumption) when socat is not installed. */
+  static SocatRelay assumingInstalled() {
+    Assumptions.assumeTrue(Cmd.onPath("socat"), "socat not found on PATH");
+    return new SocatRelay();
+  }
+
   private final List<Path> logs = new ArrayList<>();
   private final Map<String, Path> exposed = new LinkedHashMap<>();
 
