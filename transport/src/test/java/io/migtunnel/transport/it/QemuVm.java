@@ -129,6 +129,14 @@ final class QemuVm implements AutoCloseable {
     return qmp.execute("query-status").path("status").asText();
   }
 
+  boolean stderrContains(String text) {
+    try {
+      return Files.exists(stderr) && Files.readString(stderr, StandardCharsets.UTF_8).contains(text);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** Command line, exit state and stderr, for failure messages. */
   String diagnostics() {
     String err;

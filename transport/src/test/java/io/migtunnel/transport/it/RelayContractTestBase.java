@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -128,6 +129,39 @@ abstract class RelayContractTestBase {
       assertThat(exchange(ch, data)).isEqualTo(data);
     }
     Await.until("target to see the client's EOF", Duration.ofSeconds(10), () -> echo.clientEofs() == 1);
+  }
+
+  /**
+   * QEMU 7.2 multifd: the destination takes the first accepted connection as the main channel,
+   * and the source opens the others right after it. So connections opened back to back must
+   * reach the target in that order. Only for relays that claim it (socat cannot).
+   */
+  @Test
+  void connectionsReachTargetInTheOrderTheyWereOpened() throws Exception {
+    Assumptions.assumeTrue(relay.preservesConnectionOrder(), relay + " does not preserve connection order");
+    int perRound = 5;
+    for (int round = 0; round < 20; round++) {
+      List<SocketChannel> chans = new ArrayList<>();
+      try {
+        for (int i = 0; i < perRound; i++) {
+          SocketChannel ch = connect("echo");
+          chans.add(ch);
+          ch.write(ByteBuffer.wrap(new byte[] {(byte) i})); // like QEMU: speak right away
+        }
+        int seen = (round + 1) * perRound;
+        Await.until("target to accept " + seen + " connections and read their first byte",
+            Duration.ofSeconds(10),
+            () -> echo.firstBytesInAcceptOrder().stream().filter(b -> b >= 0).count() >= seen);
+        List<Integer> all = echo.firstBytesInAcceptOrder();
+        assertThat(all.subList(seen - perRound, seen))
+            .as("round %d, first byte per connection in target accept order", round)
+            .containsExactly(0, 1, 2, 3, 4);
+      } finally {
+        for (SocketChannel ch : chans) {
+          ch.close();
+        }
+      }
+    }
   }
 
   private <T extends AutoCloseable> T track(T c) {

@@ -142,6 +142,12 @@ final class SocatRelay implements SocketRelay {
     }
   }
 
+  /** Each connection is set up by its own forked socat child, racing the others. */
+  @Override
+  public boolean preservesConnectionOrder() {
+    return false;
+  }
+
   @Override
   public String toString() {
     return "socat";

@@ -17,6 +17,16 @@ interface SocketRelay extends AutoCloseable {
   /** The UNIX socket clients connect to for {@code name}; only valid after {@link #start}. */
   Path exposed(String name);
 
+  /**
+   * Whether connections reach a target in the order clients opened them on the exposed socket.
+   * QEMU 7.2 needs this for multifd: the destination takes the first connection it accepts as the
+   * main channel (QEMU 8.1+ peeks at the magic instead). Forking relays such as socat cannot
+   * promise it.
+   */
+  default boolean preservesConnectionOrder() {
+    return true;
+  }
+
   /** Relay-side logs or state worth showing when a test fails; empty if there is nothing. */
   default String diagnostics() {
     return "";

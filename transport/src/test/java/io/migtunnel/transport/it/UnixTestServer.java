@@ -32,6 +32,8 @@ final class UnixTestServer implements AutoCloseable {
   private final AtomicInteger accepted = new AtomicInteger();
   private final AtomicInteger clientEofs = new AtomicInteger();
   private final List<SocketChannel> connections = new CopyOnWriteArrayList<>();
+  /** First byte each connection sent, indexed by accept order (-1 until it arrives). */
+  private final List<AtomicInteger> firstBytes = new CopyOnWriteArrayList<>();
   private final Thread acceptor;
 
   private UnixTestServer(ServerSocketChannel server, Behaviour behaviour) {
@@ -58,13 +60,20 @@ final class UnixTestServer implements AutoCloseable {
     return clientEofs.get();
   }
 
+  /** First byte of every accepted connection, in accept order; -1 where none arrived yet. */
+  List<Integer> firstBytesInAcceptOrder() {
+    return firstBytes.stream().map(AtomicInteger::get).toList();
+  }
+
   private void acceptLoop() {
     try {
       while (true) {
         SocketChannel ch = server.accept();
         accepted.incrementAndGet();
         connections.add(ch);
-        Thread t = new Thread(() -> serve(ch), "unix-test-conn");
+        AtomicInteger firstByte = new AtomicInteger(-1);
+        firstBytes.add(firstByte);
+        Thread t = new Thread(() -> serve(ch, firstByte), "unix-test-conn");
         t.setDaemon(true);
         t.start();
       }
@@ -73,7 +82,7 @@ final class UnixTestServer implements AutoCloseable {
     }
   }
 
-  private void serve(SocketChannel ch) {
+  private void serve(SocketChannel ch, AtomicInteger firstByte) {
     try (ch) {
       if (behaviour == Behaviour.GREET_AND_CLOSE) {
         ByteBuffer hello = ByteBuffer.wrap(GREETING.getBytes(StandardCharsets.US_ASCII));
@@ -102,6 +111,7 @@ final class UnixTestServer implements AutoCloseable {
       ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
       while (ch.read(buf) >= 0) {
         if (buf.position() > 0) {
+          firstByte.compareAndSet(-1, buf.get(0) & 0xff);
           pendingEcho.add(Arrays.copyOf(buf.array(), buf.position()));
         }
         buf.clear();
