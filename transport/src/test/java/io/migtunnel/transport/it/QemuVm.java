@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
  * One {@code qemu-system-x86_64} (q35, TCG, no guest OS) with qcow2 virtio-blk disks, optional
  * random data loaded into guest RAM, a QMP socket and optionally {@code -incoming defer}.
  */
+@SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
 final class QemuVm implements AutoCloseable {
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);

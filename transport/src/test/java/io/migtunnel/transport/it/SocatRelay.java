@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Assumptions;
  * Baseline relay: per name, {@code UNIX-LISTEN:exposed -> TCP 127.0.0.1:P -> UNIX-CONNECT:target}
  * with two forking socat processes, so every client connection gets its own TCP connection.
  */
+@SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
 final class SocatRelay implements SocketRelay {
 
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);

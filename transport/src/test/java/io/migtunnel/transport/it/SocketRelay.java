@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /** Joins exposed UNIX sockets to target UNIX sockets, both directions; what the tests run "through". */
+@SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
 interface SocketRelay extends AutoCloseable {
 
   /**
