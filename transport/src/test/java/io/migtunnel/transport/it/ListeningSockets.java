@@ -1,0 +1,54 @@
+package io.migtunnel.transport.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Tells whether a socket is in LISTEN state by reading /proc/net, without connecting to it
+ * (a probe connection would be forwarded by a relay and could, e.g., start a bogus incoming
+ * migration on QEMU).
+ */
+final class ListeningSockets {
+
+  /** __SO_ACCEPTCON in /proc/net/unix "Flags". */
+  private static final long SO_ACCEPTCON = 0x10000;
+  /** TCP_LISTEN in /proc/net/tcp "st". */
+  private static final String TCP_LISTEN = "0A";
+
+  private ListeningSockets() {}
+
+  static boolean unix(Path socket) throws IOException {
+    String wanted = socket.toAbsolutePath().toString();
+    List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.trim().split("\\s+");
+      // Num RefCount Protocol Flags Type St Inode [Path]
+      if (f.length >= 8 && f[7].equals(wanted) && (Long.parseLong(f[3], 16) & SO_ACCEPTCON) != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean tcp(int port) throws IOException {
+    String portHex = String.format(Locale.ROOT, ":%04X", port);
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      Path p = Path.of(table);
+      if (!Files.exists(p)) {
+        continue;
+      }
+      List<String> lines = Files.readAllLines(p);
+      for (String line : lines.subList(1, lines.size())) {
+        String[] f = line.trim().split("\\s+");
+        // sl local_address rem_address st ...
+        if (f.length > 3 && f[1].endsWith(portHex) && f[3].equals(TCP_LISTEN)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+}
