@@ -2,6 +2,7 @@ package io.migtunnel.transport.internal;
 
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionClosedException;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.protocol.ErrorCode;
 import java.time.Duration;
@@ -65,8 +66,8 @@ final class LoggingListener implements SessionListener {
 
     @Override
     public void onClosed(Session session, Throwable cause) {
-        if (cause == null) {
-            log.info("session with {} closed", peer);
+        if (cause == null || (cause instanceof SessionClosedException c && c.code() == ErrorCode.CANCELLED)) {
+            log.info("session with {} closed{}", peer, cause == null ? "" : ": " + cause.getMessage());
         } else {
             log.warn("session with {} closed: {}", peer, cause.getMessage());
         }

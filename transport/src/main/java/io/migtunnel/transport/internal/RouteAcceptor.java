@@ -69,7 +69,8 @@ final class RouteAcceptor implements StreamAcceptor {
                 loop.execute(() -> next(queue, target));
             }), error -> {
                 stream.reset(ErrorCode.CONNECT_FAILED, "destination cannot connect to " + target + ": "
-                    + (error.getMessage() != null ? error.getMessage() : error.toString()));
+                    + (error instanceof java.io.FileNotFoundException ? "no such socket"
+                        : error.getMessage() != null ? error.getMessage() : error.toString()));
                 loop.execute(() -> next(queue, target));
             });
     }
