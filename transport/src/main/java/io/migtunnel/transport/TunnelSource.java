@@ -2,13 +2,9 @@ package io.migtunnel.transport;
 
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
-import io.migtunnel.protocol.StreamNames;
 import io.migtunnel.transport.internal.SourceEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Objects;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
 
@@ -26,52 +22,40 @@ import reactor.netty.resources.LoopResources;
  * Immutable: each method returns a new configuration.
  */
 public final class TunnelSource {
-    private final InetSocketAddress connect;
-    private final Map<String, Path> exposes;
-    private final SessionConfig config;
-    private final LoopResources loops;
-    private final SessionListener listener;
+    private final EndpointSpec spec;
 
-    private TunnelSource(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
-                         LoopResources loops, SessionListener listener) {
-        this.connect = connect;
-        this.exposes = Map.copyOf(exposes);
-        this.config = config;
-        this.loops = loops;
-        this.listener = listener;
+    private TunnelSource(EndpointSpec spec) {
+        this.spec = spec;
     }
 
     /** A source with nothing exposed and default limits; set {@link #connect} before starting. */
     public static TunnelSource create() {
-        return new TunnelSource(null, Map.of(), SessionConfig.defaults(), null, SessionListener.NONE);
+        return new TunnelSource(EndpointSpec.initial(null));
     }
 
     /** The destination's TCP address. */
     public TunnelSource connect(InetSocketAddress address) {
-        return new TunnelSource(Objects.requireNonNull(address), exposes, config, loops, listener);
+        return new TunnelSource(spec.address(address));
     }
 
     /** Listens on {@code socket}; each connection there opens a stream named {@code name}. */
     public TunnelSource expose(String name, Path socket) {
-        StreamNames.requireValid(name);
-        Map<String, Path> copy = new LinkedHashMap<>(exposes);
-        copy.put(name, Objects.requireNonNull(socket));
-        return new TunnelSource(connect, copy, config, loops, listener);
+        return new TunnelSource(spec.socket(name, socket));
     }
 
     /** Session limits and timers. */
     public TunnelSource config(SessionConfig sessionConfig) {
-        return new TunnelSource(connect, exposes, Objects.requireNonNull(sessionConfig), loops, listener);
+        return new TunnelSource(spec.config(sessionConfig));
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelSource runOn(LoopResources loopResources) {
-        return new TunnelSource(connect, exposes, config, loopResources, listener);
+        return new TunnelSource(spec.loops(loopResources));
     }
 
     /** Observes the session (logging, metrics). */
     public TunnelSource listener(SessionListener sessionListener) {
-        return new TunnelSource(connect, exposes, config, loops, Objects.requireNonNull(sessionListener));
+        return new TunnelSource(spec.listener(sessionListener));
     }
 
     /**
@@ -79,9 +63,9 @@ public final class TunnelSource {
      * they accept connections and fails if any step does.
      */
     public Mono<Tunnel> start() {
-        if (connect == null) {
+        if (spec.address() == null) {
             return Mono.error(new IllegalStateException("no destination address: call connect() first"));
         }
-        return SourceEndpoint.start(connect, exposes, config, loops, listener);
+        return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener());
     }
 }

@@ -45,20 +45,27 @@ class FlowControlTest {
         }
     }
 
-    /** A server that writes {@code bytes} of a seeded pseudo-random pattern, then closes. */
+    /** Chunk sink for {@link #pattern}. */
+    private interface ChunkSink {
+        void accept(byte[] chunk, int length) throws Exception;
+    }
+
+    /** Feeds {@code bytes} of the seeded pseudo-random pattern named {@code name} to {@code sink}. */
+    private static void pattern(String name, long bytes, ChunkSink sink) throws Exception {
+        Random r = new Random(name.hashCode());
+        byte[] chunk = new byte[256 * 1024];
+        for (long left = bytes; left > 0; left -= chunk.length) {
+            r.nextBytes(chunk);
+            sink.accept(chunk, (int) Math.min(chunk.length, left));
+        }
+    }
+
+    /** A server that writes {@code bytes} of the pattern, then waits for the client to finish. */
     private UnixServer producer(String name, long bytes) throws Exception {
         UnixServer s = UnixServer.start(dir.resolve(name + ".sock"), ch -> {
-            Random r = new Random(name.hashCode());
-            byte[] chunk = new byte[256 * 1024];
-            long left = bytes;
-            while (left > 0) {
-                r.nextBytes(chunk);
-                int n = (int) Math.min(chunk.length, left);
-                UnixClient.writeAll(ch, n == chunk.length ? chunk : Arrays.copyOf(chunk, n));
-                left -= n;
-            }
+            pattern(name, bytes, (chunk, n) -> UnixClient.writeAll(ch, n == chunk.length ? chunk : Arrays.copyOf(chunk, n)));
             ch.shutdownOutput();
-            ch.read(ByteBuffer.allocate(1)); // wait for the client to finish
+            ch.read(ByteBuffer.allocate(1));
         });
         toClose.add(s);
         return s;
@@ -66,15 +73,7 @@ class FlowControlTest {
 
     private static byte[] expectedDigest(String name, long bytes) throws Exception {
         MessageDigest d = MessageDigest.getInstance("SHA-256");
-        Random r = new Random(name.hashCode());
-        byte[] chunk = new byte[256 * 1024];
-        long left = bytes;
-        while (left > 0) {
-            r.nextBytes(chunk);
-            int n = (int) Math.min(chunk.length, left);
-            d.update(chunk, 0, n);
-            left -= n;
-        }
+        pattern(name, bytes, (chunk, n) -> d.update(chunk, 0, n));
         return d.digest();
     }
 

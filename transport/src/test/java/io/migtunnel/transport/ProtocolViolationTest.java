@@ -127,6 +127,37 @@ class ProtocolViolationTest {
         }
     }
 
+    @Test
+    void aPeerThatStopsAnsweringIsDeclaredDeadAndItsStreamsFail() throws Exception {
+        // A destination with a short keepalive; the "peer" completes HELLO, opens a stream, then
+        // goes silent (never answers PING): the stream's local socket must be closed.
+        java.util.concurrent.CountDownLatch localClosed = new java.util.concurrent.CountDownLatch(1);
+        UnixServer target = UnixServer.start(dir.resolve("hold.sock"), ch -> {
+            if (ch.read(java.nio.ByteBuffer.allocate(1)) < 0) {
+                localClosed.countDown();
+            }
+        });
+        Tunnel dest = TunnelDestination.create().route("hold", target.path())
+            .config(SessionConfig.defaults().withKeepalive(Duration.ofMillis(100), Duration.ofMillis(500)))
+            .bind().block(Duration.ofSeconds(10));
+        try (Socket s = new Socket("127.0.0.1", dest.address().getPort())) {
+            s.setSoTimeout(10_000);
+            ByteBuf open = Unpooled.wrappedBuffer(hello(), OpenFrameCodec.encode(ALLOC, 1, "hold"));
+            s.getOutputStream().write(ByteBufUtil.getBytes(open));
+            open.release();
+            long start = System.nanoTime();
+            GoAway goAway = readUntilGoAway(s.getInputStream());
+            assertThat(goAway.code).isEqualTo(ErrorCode.KEEPALIVE_TIMEOUT.code());
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+            assertThat(target.accepted()).as("the stream had been connected before the peer died").isEqualTo(1);
+            assertThat(localClosed.await(5, java.util.concurrent.TimeUnit.SECONDS))
+                .as("the failed stream's local socket is closed").isTrue();
+        } finally {
+            dest.dispose();
+            target.close();
+        }
+    }
+
     private record GoAway(long code, String message, boolean closedAfter) {
     }
 

@@ -20,6 +20,10 @@ final class FrameCodecHandler extends ByteToMessageDecoder {
 
     FrameCodecHandler(Session session) {
         this.session = session;
+        // DATA payloads are retained slices of what was read, so the cumulation is nearly always
+        // shared: the merging cumulator would then copy every byte received into a new buffer.
+        // The composite one links reads together instead and never copies.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     @Override
