@@ -40,6 +40,7 @@ public final class DestinationEndpoint implements Tunnel {
             .runOn(loops.resources())
             .bindAddress(() -> listen)
             .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .doOnConnection(conn -> {
                 RouteAcceptor acceptor = new RouteAcceptor(routes, loops, conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);

@@ -41,6 +41,7 @@ final class RouteAcceptor implements StreamAcceptor {
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .option(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
             .option(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
+            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .handle((in, out) -> Mono.never());
     }
 

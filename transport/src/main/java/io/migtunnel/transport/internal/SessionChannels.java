@@ -4,6 +4,7 @@ import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -25,6 +26,15 @@ public final class SessionChannels {
     public static final AdaptiveRecvByteBufAllocator LOCAL_READS = new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20);
     /** Tunnel reads: large, so most frames are sliced out of one read instead of copied together. */
     public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = new AdaptiveRecvByteBufAllocator(4096, 262144, 2 << 20);
+
+    /**
+     * Pooled buffers in 16 MiB chunks (Netty's default is 4 MiB). Reads of up to 2 MiB churned
+     * 4 MiB chunks: each new chunk is zero-filled by the JVM, which cost ~15% of the CPU per byte
+     * moved (measured with perf on the NBD benchmark).
+     */
+    public static final PooledByteBufAllocator ALLOCATOR = new PooledByteBufAllocator(true,
+        0, PooledByteBufAllocator.defaultNumDirectArena(), 8192, 11,
+        PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(), true);
 
     /** The session living on a tunnel channel. */
     public static final AttributeKey<Session> SESSION = AttributeKey.valueOf("migtunnel.session");

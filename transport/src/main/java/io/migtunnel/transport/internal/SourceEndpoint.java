@@ -57,6 +57,7 @@ public final class SourceEndpoint implements Tunnel {
             .runOn(loops.resources())
             .remoteAddress(() -> connect)
             .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .doOnConnected(conn -> attached.tryEmitValue(
                 SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
             .handle((in, out) -> Mono.never())
@@ -89,6 +90,7 @@ public final class SourceEndpoint implements Tunnel {
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
             .childOption(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
+            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .doOnConnection(conn -> session.open(name).subscribe(
                 stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
                 error -> {
