@@ -11,62 +11,62 @@ import java.util.concurrent.TimeUnit;
 /** Runs a short-lived external program to completion with a timeout, capturing its output. */
 final class Cmd {
 
-  record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
-    String describe() {
-      return String.join(" ", command) + " -> exit " + exitCode + " in " + took.toMillis() + " ms"
-          + "\n--- stdout ---\n" + tail(stdout) + "\n--- stderr ---\n" + tail(stderr);
+    record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
+        String describe() {
+            return String.join(" ", command) + " -> exit " + exitCode + " in " + took.toMillis() + " ms"
+                    + "\n--- stdout ---\n" + tail(stdout) + "\n--- stderr ---\n" + tail(stderr);
+        }
     }
-  }
 
-  private Cmd() {}
+    private Cmd() {}
 
-  static Result run(Duration timeout, List<String> command) throws IOException, InterruptedException {
-    Path out = Files.createTempFile("mt-cmd", ".out");
-    Path err = Files.createTempFile("mt-cmd", ".err");
-    try {
-      long t0 = System.nanoTime();
-      Process p = new ProcessBuilder(command)
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .redirectOutput(out.toFile())
-          .redirectError(err.toFile())
-          .start();
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
-        throw new AssertionError("Timed out after " + timeout + ": " + String.join(" ", command)
-            + "\n--- stderr ---\n" + tail(Files.readString(err, StandardCharsets.UTF_8)));
-      }
-      return new Result(List.copyOf(command), p.exitValue(),
-          Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8),
-          Duration.ofNanos(System.nanoTime() - t0));
-    } finally {
-      Files.deleteIfExists(out);
-      Files.deleteIfExists(err);
+    static Result run(Duration timeout, List<String> command) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("mt-cmd", ".out");
+        Path err = Files.createTempFile("mt-cmd", ".err");
+        try {
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(out.toFile())
+                    .redirectError(err.toFile())
+                    .start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+                throw new AssertionError("Timed out after " + timeout + ": " + String.join(" ", command)
+                        + "\n--- stderr ---\n" + tail(Files.readString(err, StandardCharsets.UTF_8)));
+            }
+            return new Result(List.copyOf(command), p.exitValue(),
+                    Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8),
+                    Duration.ofNanos(System.nanoTime() - t0));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
     }
-  }
 
-  /** Runs and fails (with the program's output) unless it exits 0. */
-  static Result check(Duration timeout, String... command) throws IOException, InterruptedException {
-    Result r = run(timeout, List.of(command));
-    if (r.exitCode() != 0) {
-      throw new AssertionError("Command failed: " + r.describe());
+    /** Runs and fails (with the program's output) unless it exits 0. */
+    static Result check(Duration timeout, String... command) throws IOException, InterruptedException {
+        Result r = run(timeout, List.of(command));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("Command failed: " + r.describe());
+        }
+        return r;
     }
-    return r;
-  }
 
-  static boolean onPath(String program) {
-    String path = System.getenv().getOrDefault("PATH", "");
-    for (String dir : path.split(java.io.File.pathSeparator)) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-        return true;
-      }
+    static boolean onPath(String program) {
+        String path = System.getenv().getOrDefault("PATH", "");
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
     }
-    return false;
-  }
 
-  static String tail(String s) {
-    int max = 4000;
-    return s.length() <= max ? s : "..." + s.substring(s.length() - max);
-  }
+    static String tail(String s) {
+        int max = 4000;
+        return s.length() <= max ? s : "..." + s.substring(s.length() - max);
+    }
 }

@@ -13,42 +13,42 @@ import java.util.Locale;
  */
 final class ListeningSockets {
 
-  /** __SO_ACCEPTCON in /proc/net/unix "Flags". */
-  private static final long SO_ACCEPTCON = 0x10000;
-  /** TCP_LISTEN in /proc/net/tcp "st". */
-  private static final String TCP_LISTEN = "0A";
+    /** __SO_ACCEPTCON in /proc/net/unix "Flags". */
+    private static final long SO_ACCEPTCON = 0x10000;
+    /** TCP_LISTEN in /proc/net/tcp "st". */
+    private static final String TCP_LISTEN = "0A";
 
-  private ListeningSockets() {}
+    private ListeningSockets() {}
 
-  static boolean unix(Path socket) throws IOException {
-    String wanted = socket.toAbsolutePath().toString();
-    List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
-    for (String line : lines.subList(1, lines.size())) {
-      String[] f = line.trim().split("\\s+");
-      // Num RefCount Protocol Flags Type St Inode [Path]
-      if (f.length >= 8 && f[7].equals(wanted) && (Long.parseLong(f[3], 16) & SO_ACCEPTCON) != 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  static boolean tcp(int port) throws IOException {
-    String portHex = String.format(Locale.ROOT, ":%04X", port);
-    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-      Path p = Path.of(table);
-      if (!Files.exists(p)) {
-        continue;
-      }
-      List<String> lines = Files.readAllLines(p);
-      for (String line : lines.subList(1, lines.size())) {
-        String[] f = line.trim().split("\\s+");
-        // sl local_address rem_address st ...
-        if (f.length > 3 && f[1].endsWith(portHex) && f[3].equals(TCP_LISTEN)) {
-          return true;
+    static boolean unix(Path socket) throws IOException {
+        String wanted = socket.toAbsolutePath().toString();
+        List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.trim().split("\\s+");
+            // Num RefCount Protocol Flags Type St Inode [Path]
+            if (f.length >= 8 && f[7].equals(wanted) && (Long.parseLong(f[3], 16) & SO_ACCEPTCON) != 0) {
+                return true;
+            }
         }
-      }
+        return false;
     }
-    return false;
-  }
+
+    static boolean tcp(int port) throws IOException {
+        String portHex = String.format(Locale.ROOT, ":%04X", port);
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            Path p = Path.of(table);
+            if (!Files.exists(p)) {
+                continue;
+            }
+            List<String> lines = Files.readAllLines(p);
+            for (String line : lines.subList(1, lines.size())) {
+                String[] f = line.trim().split("\\s+");
+                // sl local_address rem_address st ...
+                if (f.length > 3 && f[1].endsWith(portHex) && f[3].equals(TCP_LISTEN)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 }

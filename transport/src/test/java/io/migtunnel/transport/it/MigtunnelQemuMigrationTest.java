@@ -2,8 +2,8 @@ package io.migtunnel.transport.it;
 
 /** {@link QemuMigrationTestBase} through one migtunnel connection. */
 class MigtunnelQemuMigrationTest extends QemuMigrationTestBase {
-  @Override
-  protected SocketRelay newRelay() {
-    return new MigtunnelRelay();
-  }
+    @Override
+    protected SocketRelay newRelay() {
+        return new MigtunnelRelay();
+    }
 }

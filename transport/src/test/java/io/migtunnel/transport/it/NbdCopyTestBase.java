@@ -23,98 +23,98 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("qemu")
 abstract class NbdCopyTestBase {
 
-  private static final long SIZE = 256 * Images.MiB;
-  private static final Duration COPY_TIMEOUT = Duration.ofSeconds(90);
+    private static final long SIZE = 256 * Images.MiB;
+    private static final Duration COPY_TIMEOUT = Duration.ofSeconds(90);
 
-  @TempDir Path dir;
-  private Process qemuNbd;
-  private SocketRelay relay;
-  private Path source;
-  private Path disk;
+    @TempDir Path dir;
+    private Process qemuNbd;
+    private SocketRelay relay;
+    private Path source;
+    private Path disk;
 
-  protected abstract SocketRelay newRelay();
+    protected abstract SocketRelay newRelay();
 
-  @BeforeEach
-  void startServerAndRelay() throws Exception {
-    RealBinaries.assume("qemu-nbd", "nbdcopy", "qemu-img");
-    source = Images.randomFile(dir.resolve("source.bin"), SIZE, 0x5eed_0001L, 0);
-    disk = Images.emptyRaw(dir.resolve("disk.raw"), SIZE);
-    Path nbdSocket = dir.resolve("nbd.sock");
-    qemuNbd = new ProcessBuilder("qemu-nbd", "-f", "raw", "-k", nbdSocket.toString(), "-x", "disk",
-        "--shared=8", "-t", "--cache=unsafe", disk.toString())
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve("qemu-nbd.log").toFile())
-        .start();
-    Await.until("qemu-nbd to listen on " + nbdSocket, Duration.ofSeconds(10), () -> {
-      if (!qemuNbd.isAlive()) {
-        throw new AssertionError("qemu-nbd exited: " + Files.readString(dir.resolve("qemu-nbd.log")));
-      }
-      return ListeningSockets.unix(nbdSocket);
-    });
-    relay = newRelay();
-    relay.start(Map.of("nbd", nbdSocket), dir.resolve("expose"));
-  }
+    @BeforeEach
+    void startServerAndRelay() throws Exception {
+        RealBinaries.assume("qemu-nbd", "nbdcopy", "qemu-img");
+        source = Images.randomFile(dir.resolve("source.bin"), SIZE, 0x5eed_0001L, 0);
+        disk = Images.emptyRaw(dir.resolve("disk.raw"), SIZE);
+        Path nbdSocket = dir.resolve("nbd.sock");
+        qemuNbd = new ProcessBuilder("qemu-nbd", "-f", "raw", "-k", nbdSocket.toString(), "-x", "disk",
+                "--shared=8", "-t", "--cache=unsafe", disk.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("qemu-nbd.log").toFile())
+                .start();
+        Await.until("qemu-nbd to listen on " + nbdSocket, Duration.ofSeconds(10), () -> {
+            if (!qemuNbd.isAlive()) {
+                throw new AssertionError("qemu-nbd exited: " + Files.readString(dir.resolve("qemu-nbd.log")));
+            }
+            return ListeningSockets.unix(nbdSocket);
+        });
+        relay = newRelay();
+        relay.start(Map.of("nbd", nbdSocket), dir.resolve("expose"));
+    }
 
-  @AfterEach
-  void stop() throws Exception {
-    try {
-      if (relay != null) {
-        relay.close();
-      }
-    } finally {
-      if (qemuNbd != null) {
-        qemuNbd.destroy();
-        if (!qemuNbd.waitFor(10, TimeUnit.SECONDS)) {
-          qemuNbd.destroyForcibly();
+    @AfterEach
+    void stop() throws Exception {
+        try {
+            if (relay != null) {
+                relay.close();
+            }
+        } finally {
+            if (qemuNbd != null) {
+                qemuNbd.destroy();
+                if (!qemuNbd.waitFor(10, TimeUnit.SECONDS)) {
+                    qemuNbd.destroyForcibly();
+                }
+            }
         }
-      }
     }
-  }
 
-  @Test
-  @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void writeAndReadBackOneConnection() throws Exception {
-    roundTrip(1);
-  }
-
-  @Test
-  @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void writeAndReadBackFourConnections() throws Exception {
-    roundTrip(4);
-  }
-
-  private void roundTrip(int connections) throws Exception {
-    String uri = "nbd+unix:///disk?socket=" + relay.exposed("nbd");
-    Path readBack = dir.resolve("read-back.bin");
-    String expected = Images.sha256(source);
-
-    Cmd.Result write = nbdcopy(connections, source.toString(), uri);
-    assertThat(Images.sha256(disk)).as("server-side disk after write through relay").isEqualTo(expected);
-
-    Cmd.Result read = nbdcopy(connections, uri, readBack.toString());
-    assertThat(Files.size(readBack)).isEqualTo(SIZE);
-    assertThat(Images.sha256(readBack)).as("data read back through relay").isEqualTo(expected);
-
-    // nbdcopy -v reports how many connections it really used (it caps them at the thread count,
-    // and falls back to one if the server does not advertise multi-conn).
-    for (Cmd.Result r : List.of(write, read)) {
-      assertThat(r.stderr()).as("nbdcopy -v output").contains("nbdcopy: connections=" + connections + " ");
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void writeAndReadBackOneConnection() throws Exception {
+        roundTrip(1);
     }
-  }
 
-  private Cmd.Result nbdcopy(int connections, String from, String to) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("nbdcopy", "-v",
-        "--connections=" + connections, "--threads=" + connections));
-    if (to.startsWith("nbd")) {
-      cmd.add("--flush");
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void writeAndReadBackFourConnections() throws Exception {
+        roundTrip(4);
     }
-    cmd.add(from);
-    cmd.add(to);
-    Cmd.Result r = Cmd.run(COPY_TIMEOUT, cmd);
-    if (r.exitCode() != 0) {
-      throw new AssertionError("nbdcopy failed through " + relay + ": " + r.describe() + "\n"
-          + relay.diagnostics());
+
+    private void roundTrip(int connections) throws Exception {
+        String uri = "nbd+unix:///disk?socket=" + relay.exposed("nbd");
+        Path readBack = dir.resolve("read-back.bin");
+        String expected = Images.sha256(source);
+
+        Cmd.Result write = nbdcopy(connections, source.toString(), uri);
+        assertThat(Images.sha256(disk)).as("server-side disk after write through relay").isEqualTo(expected);
+
+        Cmd.Result read = nbdcopy(connections, uri, readBack.toString());
+        assertThat(Files.size(readBack)).isEqualTo(SIZE);
+        assertThat(Images.sha256(readBack)).as("data read back through relay").isEqualTo(expected);
+
+        // nbdcopy -v reports how many connections it really used (it caps them at the thread count,
+        // and falls back to one if the server does not advertise multi-conn).
+        for (Cmd.Result r : List.of(write, read)) {
+            assertThat(r.stderr()).as("nbdcopy -v output").contains("nbdcopy: connections=" + connections + " ");
+        }
     }
-    return r;
-  }
+
+    private Cmd.Result nbdcopy(int connections, String from, String to) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("nbdcopy", "-v",
+                "--connections=" + connections, "--threads=" + connections));
+        if (to.startsWith("nbd")) {
+            cmd.add("--flush");
+        }
+        cmd.add(from);
+        cmd.add(to);
+        Cmd.Result r = Cmd.run(COPY_TIMEOUT, cmd);
+        if (r.exitCode() != 0) {
+            throw new AssertionError("nbdcopy failed through " + relay + ": " + r.describe() + "\n"
+                    + relay.diagnostics());
+        }
+        return r;
+    }
 }

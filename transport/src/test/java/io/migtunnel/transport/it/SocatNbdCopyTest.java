@@ -2,8 +2,8 @@ package io.migtunnel.transport.it;
 
 /** {@link NbdCopyTestBase} through the socat UNIX->TCP->UNIX baseline relay. */
 class SocatNbdCopyTest extends NbdCopyTestBase {
-  @Override
-  protected SocketRelay newRelay() {
-    return SocatRelay.assumingInstalled();
-  }
+    @Override
+    protected SocketRelay newRelay() {
+        return SocatRelay.assumingInstalled();
+    }
 }

@@ -2,8 +2,8 @@ package io.migtunnel.transport.it;
 
 /** {@link QemuMigrationTestBase} through the socat UNIX->TCP->UNIX baseline relay. */
 class SocatQemuMigrationTest extends QemuMigrationTestBase {
-  @Override
-  protected SocketRelay newRelay() {
-    return SocatRelay.assumingInstalled();
-  }
+    @Override
+    protected SocketRelay newRelay() {
+        return SocatRelay.assumingInstalled();
+    }
 }

@@ -21,136 +21,136 @@ import org.junit.jupiter.api.Assumptions;
 @SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
 final class SocatRelay implements SocketRelay {
 
-  private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
-  private static final int PORT_ATTEMPTS = 5;
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+    private static final int PORT_ATTEMPTS = 5;
 
-  private final List<Process> processes = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
 
-  /** A new relay, or the current test is skipped (JUnit assumption) when socat is not installed. */
-  static SocatRelay assumingInstalled() {
-    Assumptions.assumeTrue(Cmd.onPath("socat"), "socat not found on PATH");
-    return new SocatRelay();
-  }
-
-  private final List<Path> logs = new ArrayList<>();
-  private final Map<String, Path> exposed = new LinkedHashMap<>();
-
-  @Override
-  public void start(Map<String, Path> targetsByName, Path exposeDir) throws Exception {
-    if (!Cmd.onPath("socat")) {
-      throw new IllegalStateException("socat not found on PATH");
+    /** A new relay, or the current test is skipped (JUnit assumption) when socat is not installed. */
+    static SocatRelay assumingInstalled() {
+        Assumptions.assumeTrue(Cmd.onPath("socat"), "socat not found on PATH");
+        return new SocatRelay();
     }
-    Files.createDirectories(exposeDir);
-    for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
-      String name = e.getKey();
-      Path socket = exposeDir.resolve(name + ".sock");
-      int port = startTcpSide(name, e.getValue(), exposeDir);
-      Process unixSide = spawn(exposeDir.resolve(name + ".unix-side.log"),
-          "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + port);
-      awaitListening(unixSide, "socat UNIX-LISTEN " + socket, () -> ListeningSockets.unix(socket));
-      exposed.put(name, socket);
+
+    private final List<Path> logs = new ArrayList<>();
+    private final Map<String, Path> exposed = new LinkedHashMap<>();
+
+    @Override
+    public void start(Map<String, Path> targetsByName, Path exposeDir) throws Exception {
+        if (!Cmd.onPath("socat")) {
+            throw new IllegalStateException("socat not found on PATH");
+        }
+        Files.createDirectories(exposeDir);
+        for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
+            String name = e.getKey();
+            Path socket = exposeDir.resolve(name + ".sock");
+            int port = startTcpSide(name, e.getValue(), exposeDir);
+            Process unixSide = spawn(exposeDir.resolve(name + ".unix-side.log"),
+                    "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + port);
+            awaitListening(unixSide, "socat UNIX-LISTEN " + socket, () -> ListeningSockets.unix(socket));
+            exposed.put(name, socket);
+        }
     }
-  }
 
-  /** Starts the TCP-LISTEN side on a free ephemeral port, retrying if another process races us to it. */
-  private int startTcpSide(String name, Path target, Path logDir) throws Exception {
-    AssertionError last = null;
-    for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-      int port = freePort();
-      Process tcpSide = spawn(logDir.resolve(name + ".tcp-side." + attempt + ".log"),
-          "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr,fork", "UNIX-CONNECT:" + target);
-      try {
-        awaitListening(tcpSide, "socat TCP-LISTEN " + port, () -> ListeningSockets.tcp(port));
-        return port;
-      } catch (AssertionError exited) {
-        last = exited; // most likely the port was taken in between; try another one
-      }
+    /** Starts the TCP-LISTEN side on a free ephemeral port, retrying if another process races us to it. */
+    private int startTcpSide(String name, Path target, Path logDir) throws Exception {
+        AssertionError last = null;
+        for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+            int port = freePort();
+            Process tcpSide = spawn(logDir.resolve(name + ".tcp-side." + attempt + ".log"),
+                    "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr,fork", "UNIX-CONNECT:" + target);
+            try {
+                awaitListening(tcpSide, "socat TCP-LISTEN " + port, () -> ListeningSockets.tcp(port));
+                return port;
+            } catch (AssertionError exited) {
+                last = exited; // most likely the port was taken in between; try another one
+            }
+        }
+        throw last;
     }
-    throw last;
-  }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
-  }
 
-  private Process spawn(Path log, String left, String right) throws IOException {
-    Process p = new ProcessBuilder("socat", "-b", "262144", left, right)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
-    processes.add(p);
-    logs.add(log);
-    return p;
-  }
-
-  private static void awaitListening(Process p, String what, Await.Condition listening) throws Exception {
-    Await.until(what + " to listen", READY_TIMEOUT, () -> {
-      if (!p.isAlive()) {
-        throw new AssertionError(what + " exited with " + p.exitValue());
-      }
-      return listening.met();
-    });
-  }
-
-  @Override
-  public Path exposed(String name) {
-    Path p = exposed.get(name);
-    if (p == null) {
-      throw new IllegalArgumentException("No exposed socket named " + name + "; have " + exposed.keySet());
+    private Process spawn(Path log, String left, String right) throws IOException {
+        Process p = new ProcessBuilder("socat", "-b", "262144", left, right)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        processes.add(p);
+        logs.add(log);
+        return p;
     }
-    return p;
-  }
 
-  /** socat's own output (errors only, since we don't pass -d), for failure messages. */
-  @Override
-  public String diagnostics() {
-    try {
-      return logs();
-    } catch (IOException e) {
-      return "(could not read socat logs: " + e + ")";
+    private static void awaitListening(Process p, String what, Await.Condition listening) throws Exception {
+        Await.until(what + " to listen", READY_TIMEOUT, () -> {
+            if (!p.isAlive()) {
+                throw new AssertionError(what + " exited with " + p.exitValue());
+            }
+            return listening.met();
+        });
     }
-  }
 
-  private String logs() throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (Path log : logs) {
-      if (Files.exists(log) && Files.size(log) > 0) {
-        sb.append("--- ").append(log.getFileName()).append(" ---\n")
-            .append(Cmd.tail(Files.readString(log, StandardCharsets.UTF_8))).append('\n');
-      }
+    @Override
+    public Path exposed(String name) {
+        Path p = exposed.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("No exposed socket named " + name + "; have " + exposed.keySet());
+        }
+        return p;
     }
-    return sb.toString();
-  }
 
-  @Override
-  public void close() throws Exception {
-    // Forked children carry live connections; stop them along with their listener.
-    for (Process p : processes) {
-      p.descendants().forEach(ProcessHandle::destroy);
-      p.destroy();
+    /** socat's own output (errors only, since we don't pass -d), for failure messages. */
+    @Override
+    public String diagnostics() {
+        try {
+            return logs();
+        } catch (IOException e) {
+            return "(could not read socat logs: " + e + ")";
+        }
     }
-    for (Process p : processes) {
-      if (!p.waitFor(5, TimeUnit.SECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    }
-    processes.clear();
-    for (Path socket : exposed.values()) {
-      Files.deleteIfExists(socket);
-    }
-  }
 
-  /** Each connection is set up by its own forked socat child, racing the others. */
-  @Override
-  public boolean preservesConnectionOrder() {
-    return false;
-  }
+    private String logs() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Path log : logs) {
+            if (Files.exists(log) && Files.size(log) > 0) {
+                sb.append("--- ").append(log.getFileName()).append(" ---\n")
+                        .append(Cmd.tail(Files.readString(log, StandardCharsets.UTF_8))).append('\n');
+            }
+        }
+        return sb.toString();
+    }
 
-  @Override
-  public String toString() {
-    return "socat";
-  }
+    @Override
+    public void close() throws Exception {
+        // Forked children carry live connections; stop them along with their listener.
+        for (Process p : processes) {
+            p.descendants().forEach(ProcessHandle::destroy);
+            p.destroy();
+        }
+        for (Process p : processes) {
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        processes.clear();
+        for (Path socket : exposed.values()) {
+            Files.deleteIfExists(socket);
+        }
+    }
+
+    /** Each connection is set up by its own forked socat child, racing the others. */
+    @Override
+    public boolean preservesConnectionOrder() {
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return "socat";
+    }
 }
