@@ -1,0 +1,214 @@
+package io.migtunnel.mux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.migtunnel.protocol.CreditFrameCodec;
+import io.migtunnel.protocol.DataFrameCodec;
+import io.migtunnel.protocol.ErrorCode;
+import io.migtunnel.protocol.Frame;
+import io.migtunnel.protocol.FrameDecoder;
+import io.migtunnel.protocol.FrameType;
+import io.migtunnel.protocol.GoAwayFrameCodec;
+import io.migtunnel.protocol.HelloFrameCodec;
+import io.migtunnel.protocol.Limits;
+import io.migtunnel.protocol.OpenFrameCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.DefaultEventExecutor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.BaseSubscriber;
+
+/**
+ * The session alone, driven frame by frame through an in-memory sink: credit is returned only for
+ * bytes the local consumer has requested, and only in half-window steps.
+ */
+class SessionCreditTest {
+    private static final int WINDOW = 65536;
+    private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+    private DefaultEventExecutor loop;
+    private CapturingSink sink;
+    private Session session;
+    private final List<MuxStream> accepted = new ArrayList<>();
+
+    /** Records what the session writes, decoded back into frames. */
+    private final class CapturingSink implements FrameSink {
+        final ByteBuf written = Unpooled.buffer();
+        boolean closed;
+
+        @Override
+        public ByteBufAllocator alloc() {
+            return alloc;
+        }
+
+        @Override
+        public void write(ByteBuf bytes) {
+            written.writeBytes(bytes);
+            bytes.release();
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public boolean isWritable() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        /** Frames written since the last call, payloads copied out and released. */
+        List<Frame> drain() {
+            List<Frame> frames = new ArrayList<>();
+            Frame f;
+            while ((f = FrameDecoder.decode(written, Limits.MAX_FRAME_PAYLOAD)) != null) {
+                ByteBuf copy = Unpooled.copiedBuffer(f.payload());
+                f.release();
+                frames.add(new Frame(f.type(), f.flags(), f.streamId(), copy));
+            }
+            written.discardReadBytes();
+            return frames;
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        loop = new DefaultEventExecutor();
+        sink = new CapturingSink();
+        session = new Session(false, SessionConfig.defaults().withStreamWindow(WINDOW), sink, loop, accepted::add,
+            SessionListener.NONE);
+        onLoop(() -> {
+            session.start();
+            return null;
+        });
+        feed(HelloFrameCodec.encode(alloc, Limits.VERSION, WINDOW, 65536, 8));
+        feed(OpenFrameCodec.encode(alloc, 1, "disk"));
+        frames(); // HELLO
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        onLoop(() -> {
+            session.close("test over");
+            return null;
+        });
+        frames().forEach(Frame::release);
+        sink.written.release();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private <T> T onLoop(Callable<T> task) throws Exception {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                f.complete(task.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f.get(5, TimeUnit.SECONDS);
+    }
+
+    /** Feeds encoded frame bytes to the session as the transport would. */
+    private void feed(ByteBuf bytes) throws Exception {
+        onLoop(() -> {
+            try {
+                Frame f;
+                while ((f = FrameDecoder.decode(bytes, Limits.MAX_FRAME_PAYLOAD)) != null) {
+                    session.onFrame(f);
+                }
+            } finally {
+                bytes.release();
+            }
+            return null;
+        });
+    }
+
+    /** What the session has written so far; runs after every task the session queued before. */
+    private List<Frame> frames() throws Exception {
+        return onLoop(sink::drain);
+    }
+
+    private static long creditsIn(List<Frame> frames) {
+        return frames.stream().filter(f -> f.type() == FrameType.CREDIT).count();
+    }
+
+    private void data(int bytes) throws Exception {
+        feed(DataFrameCodec.encode(alloc, 1, false, Unpooled.wrappedBuffer(new byte[bytes])));
+    }
+
+    /** A consumer that requests only when told to. */
+    private static final class ManualConsumer extends BaseSubscriber<ByteBuf> {
+        long received;
+
+        @Override
+        protected void hookOnSubscribe(org.reactivestreams.Subscription s) {
+        }
+
+        @Override
+        protected void hookOnNext(ByteBuf value) {
+            received += value.readableBytes();
+            value.release();
+        }
+    }
+
+    @Test
+    void creditFollowsConsumptionNotReception() throws Exception {
+        MuxStream stream = onLoop(() -> accepted.get(0));
+        ManualConsumer consumer = new ManualConsumer();
+        stream.inbound().subscribe(consumer);
+        stream.accept();
+
+        // The whole window arrives; nobody has consumed: no credit.
+        for (int i = 0; i < 4; i++) {
+            data(WINDOW / 4);
+        }
+        List<Frame> out = frames();
+        assertThat(creditsIn(out)).isZero();
+        out.forEach(Frame::release);
+        assertThat(onLoop(session::bufferedBytes)).isEqualTo(WINDOW);
+
+        // One quarter consumed: still below half a window, no credit.
+        consumer.request(1);
+        out = frames();
+        assertThat(creditsIn(out)).isZero();
+        out.forEach(Frame::release);
+
+        // Half consumed: one CREDIT reporting exactly what was consumed, limit = consumed + window.
+        consumer.request(1);
+        out = frames();
+        List<Frame> credits = out.stream().filter(f -> f.type() == FrameType.CREDIT).toList();
+        assertThat(credits).hasSize(1);
+        assertThat(CreditFrameCodec.consumed(credits.get(0).payload())).isEqualTo(WINDOW / 2);
+        assertThat(CreditFrameCodec.limit(credits.get(0).payload())).isEqualTo(WINDOW / 2 + WINDOW);
+        out.forEach(Frame::release);
+        assertThat(consumer.received).isEqualTo(WINDOW / 2);
+        consumer.dispose();
+    }
+
+    @Test
+    void oneByteBeyondTheGrantIsAFlowControlError() throws Exception {
+        data(WINDOW);
+        data(1);
+        List<Frame> out = frames();
+        Frame goAway = out.stream().filter(f -> f.type() == FrameType.GOAWAY).findFirst().orElseThrow();
+        assertThat(GoAwayFrameCodec.code(goAway.payload())).isEqualTo(ErrorCode.FLOW_CONTROL_ERROR.code());
+        out.forEach(Frame::release);
+        assertThat(onLoop(() -> sink.closed)).isTrue();
+        assertThat(onLoop(session::bufferedBytes)).as("buffers released on failure").isZero();
+        assertThat(session.onClose().onErrorResume(e -> reactor.core.publisher.Mono.empty())
+            .block(Duration.ofSeconds(5))).isNull();
+    }
+}
