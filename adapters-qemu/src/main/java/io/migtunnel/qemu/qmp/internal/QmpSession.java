@@ -11,8 +11,10 @@ import io.migtunnel.qemu.qmp.QmpGreeting;
 import io.migtunnel.qemu.qmp.QmpTimeoutException;
 import java.io.FileDescriptor;
 import java.io.IOException;
+import java.net.SocketException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -208,11 +210,20 @@ public final class QmpSession {
         } catch (JsonProcessingException e) {
             reason = closing ? "closed by the client" : "broken: malformed JSON from QEMU: " + e.getOriginalMessage();
             cause = e;
+        } catch (SocketException e) {
+            // QEMU exiting (e.g. after quit) often resets the connection instead of closing it.
+            reason = closing ? "closed by the client"
+                    : isReset(e) ? "closed by QEMU (connection reset)" : "broken: " + e.getMessage();
+            cause = closing ? null : e;
         } catch (IOException | RuntimeException e) {
             reason = closing ? "closed by the client" : "broken: " + e.getMessage();
             cause = closing ? null : e;
         }
         terminate(reason, cause);
+    }
+
+    private static boolean isReset(SocketException e) {
+        return e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("connection reset");
     }
 
     private void dispatch(JsonNode msg) throws IOException {
