@@ -1,2 +1,2 @@
-/** Placeholder: filled by a later issue. */
+/** QEMU adapters; the QMP client lives in {@link io.migtunnel.qemu.qmp}. */
 package io.migtunnel.qemu;
