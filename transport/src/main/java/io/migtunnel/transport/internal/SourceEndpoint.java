@@ -125,7 +125,9 @@ public final class SourceEndpoint implements Tunnel {
 
     @Override
     public void dispose() {
-        session.close("source disposed");
+        if (!session.loop().isShuttingDown()) { // once the session ended on its own, its loop may be gone
+            session.close("source disposed");
+        }
         connection.dispose();
         release();
     }
