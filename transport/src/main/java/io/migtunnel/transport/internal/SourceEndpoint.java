@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -125,10 +126,15 @@ public final class SourceEndpoint implements Tunnel {
 
     @Override
     public void dispose() {
-        if (!session.loop().isShuttingDown()) { // once the session ended on its own, its loop may be gone
-            session.close("source disposed");
+        // One loop task, in this order: once the session has closed, release() shuts the loop down.
+        try {
+            session.loop().execute(() -> {
+                session.close("source disposed");
+                connection.dispose();
+            });
+        } catch (RejectedExecutionException e) {
+            // the session ended on its own and its loop, with the connection, is gone already
         }
-        connection.dispose();
         release();
     }
 
