@@ -32,12 +32,15 @@ final class DestinationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TunnelDestination dest = TunnelDestination.create().listen(Endpoints.resolve(listen)).config(options.toConfig());
-        for (Map.Entry<String, Path> r : routes) {
-            dest = dest.route(r.getKey(), r.getValue());
+        try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
+            TunnelDestination dest = TunnelDestination.create().listen(Endpoints.resolve(listen))
+                .config(options.toConfig()).listener(metrics.listener());
+            for (Map.Entry<String, Path> r : routes) {
+                dest = dest.route(r.getKey(), r.getValue());
+            }
+            Tunnel tunnel = dest.bind().block();
+            log.info("ready: listening on {} with routes {}", tunnel.address(), routes);
+            return Lifecycle.runUntilStopped(tunnel, log);
         }
-        Tunnel tunnel = dest.bind().block();
-        log.info("ready: listening on {} with routes {}", tunnel.address(), routes);
-        return Lifecycle.runUntilStopped(tunnel, log);
     }
 }

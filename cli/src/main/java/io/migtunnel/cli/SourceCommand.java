@@ -32,12 +32,16 @@ final class SourceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TunnelSource source = TunnelSource.create().connect(Endpoints.resolve(connect)).config(options.toConfig());
-        for (Map.Entry<String, Path> e : exposes) {
-            source = source.expose(e.getKey(), e.getValue());
+        // Started first, so that /health answers 503 while the source connects.
+        try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
+            TunnelSource source = TunnelSource.create().connect(Endpoints.resolve(connect))
+                .config(options.toConfig()).listener(metrics.listener());
+            for (Map.Entry<String, Path> e : exposes) {
+                source = source.expose(e.getKey(), e.getValue());
+            }
+            Tunnel tunnel = source.start().block();
+            log.info("ready: connected to {}, exposing {}", tunnel.address(), exposes);
+            return Lifecycle.runUntilStopped(tunnel, log);
         }
-        Tunnel tunnel = source.start().block();
-        log.info("ready: connected to {}, exposing {}", tunnel.address(), exposes);
-        return Lifecycle.runUntilStopped(tunnel, log);
     }
 }

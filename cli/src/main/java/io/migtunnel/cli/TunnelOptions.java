@@ -1,10 +1,11 @@
 package io.migtunnel.cli;
 
 import io.migtunnel.mux.SessionConfig;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 
-/** Session limits shared by both roles. */
+/** Session limits and the metrics endpoint, shared by both roles. */
 final class TunnelOptions {
     @Option(names = "--stream-window", paramLabel = "BYTES",
         description = "Receive window per stream and direction (default: ${DEFAULT-VALUE}).")
@@ -21,6 +22,11 @@ final class TunnelOptions {
     @Option(names = "--keepalive", paramLabel = "SECONDS",
         description = "PING interval; the peer is declared dead after 4 intervals of silence (default: ${DEFAULT-VALUE}).")
     int keepaliveSeconds = 5;
+
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", converter = Endpoints.HostPort.class,
+        description = "Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
+            + "(200 while a tunnel session is up, else 503).")
+    InetSocketAddress metrics;
 
     SessionConfig toConfig() {
         return SessionConfig.defaults()

@@ -19,6 +19,7 @@ class CommandLineTest {
         "source --connect 127.0.0.1:1 --expose ../up=/tmp/x    | ../up",
         "source --connect 127.0.0.1:1                          | --expose",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --bogus | --bogus",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --metrics nocolon | nocolon",
         "frobnicate                                            | frobnicate",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {

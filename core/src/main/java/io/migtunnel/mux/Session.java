@@ -430,13 +430,17 @@ public final class Session {
         scheduleFlush();
     }
 
-    void writeData(int id, boolean fin, ByteBuf payload) {
+    void writeData(StreamState stream, boolean fin, ByteBuf payload) {
         int length = payload == null ? 0 : payload.readableBytes();
-        write(DataFrameCodec.encodeHeader(sink.alloc(), id, fin, length));
+        write(DataFrameCodec.encodeHeader(sink.alloc(), stream.id(), fin, length));
         if (payload != null) {
             write(payload);
         }
-        listener.onDataSent(id, length);
+        listener.onDataSent(stream, length);
+    }
+
+    SessionListener listener() {
+        return listener;
     }
 
     void writeCredit(int id, long consumed, long limit) {

@@ -24,8 +24,19 @@ public interface SessionListener {
     default void onStreamClosed(MuxStream stream, Throwable cause) {
     }
 
-    /** DATA bytes were queued for the connection. */
-    default void onDataSent(int streamId, int bytes) {
+    /** One DATA frame of {@code bytes} payload bytes (0 for a bare FIN) was queued for the connection. */
+    default void onDataSent(MuxStream stream, int bytes) {
+    }
+
+    /** One DATA frame of {@code bytes} payload bytes (0 for a bare FIN) arrived within the stream's window. */
+    default void onDataReceived(MuxStream stream, int bytes) {
+    }
+
+    /**
+     * The stream had data to send but no credit for {@code nanos} nanoseconds; reported when credit
+     * arrives, or when the stream ends while still waiting.
+     */
+    default void onCreditBlocked(MuxStream stream, long nanos) {
     }
 
     /** A PONG measured the round trip. */

@@ -62,6 +62,10 @@ final class StreamState implements MuxStream {
     private boolean upstreamDone;
     private boolean finSent;
     private boolean sendStarted;
+    /** Whether data is pending while {@code sentOffset} has reached {@code sendLimit}. */
+    private boolean creditBlocked;
+    /** {@link System#nanoTime()} when {@link #creditBlocked} became true. */
+    private long creditBlockedSince;
     /** Whether this stream sits in the session's queue of streams waiting to write. */
     boolean queuedForWrite;
     private final Sinks.Empty<Void> sendDone = Sinks.empty();
@@ -123,6 +127,7 @@ final class StreamState implements MuxStream {
             return false;
         }
         receivedOffset += length;
+        session.listener().onDataReceived(this, length);
         if (resetCause != null) {
             payload.release();
             return true;
@@ -298,7 +303,24 @@ final class StreamState implements MuxStream {
         }
         pending.add(buf);
         pendingBytes += buf.readableBytes();
+        noteIfCreditBlocked();
         session.wantsToWrite(this);
+    }
+
+    /** Starts the credit-blocked clock when data waits and the credit is used up; cheap otherwise. */
+    private void noteIfCreditBlocked() {
+        if (!creditBlocked && sentOffset >= sendLimit && !pending.isEmpty()) {
+            creditBlocked = true;
+            creditBlockedSince = System.nanoTime();
+        }
+    }
+
+    /** Stops the credit-blocked clock, if running, and reports the time waited. */
+    private void endCreditBlocked() {
+        if (creditBlocked) {
+            creditBlocked = false;
+            session.listener().onCreditBlocked(this, System.nanoTime() - creditBlockedSince);
+        }
     }
 
     /**
@@ -339,14 +361,15 @@ final class StreamState implements MuxStream {
             sentOffset += length;
             pendingBytes -= length;
             boolean fin = pending.isEmpty() && upstreamDone;
-            session.writeData(id, fin, chunk);
+            session.writeData(this, fin, chunk);
             if (fin) {
                 onFinSent();
                 return false;
             }
+            noteIfCreditBlocked();
             pullIfReady();
         } else if (head == null && upstreamDone && !finSent) {
-            session.writeData(id, true, null);
+            session.writeData(this, true, null);
             onFinSent();
             return false;
         }
@@ -368,6 +391,7 @@ final class StreamState implements MuxStream {
         }
         if (limit > sendLimit) {
             sendLimit = limit;
+            endCreditBlocked();
             if (!pending.isEmpty()) {
                 session.wantsToWrite(this);
             }
@@ -434,6 +458,7 @@ final class StreamState implements MuxStream {
             buf.release();
         }
         pendingBytes = 0;
+        endCreditBlocked();
         if (upstream != null) {
             upstream.cancel();
         }

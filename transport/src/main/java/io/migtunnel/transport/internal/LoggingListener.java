@@ -43,8 +43,18 @@ final class LoggingListener implements SessionListener {
     }
 
     @Override
-    public void onDataSent(int streamId, int bytes) {
-        delegate.onDataSent(streamId, bytes);
+    public void onDataSent(MuxStream stream, int bytes) {
+        delegate.onDataSent(stream, bytes);
+    }
+
+    @Override
+    public void onDataReceived(MuxStream stream, int bytes) {
+        delegate.onDataReceived(stream, bytes);
+    }
+
+    @Override
+    public void onCreditBlocked(MuxStream stream, long nanos) {
+        delegate.onCreditBlocked(stream, nanos);
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -127,8 +128,15 @@ public final class SourceEndpoint implements Tunnel {
 
     @Override
     public void dispose() {
-        session.close("source disposed");
-        connection.dispose();
+        // One loop task, in this order: once the session has closed, release() shuts the loop down.
+        try {
+            session.loop().execute(() -> {
+                session.close("source disposed");
+                connection.dispose();
+            });
+        } catch (RejectedExecutionException e) {
+            // the session ended on its own and its loop, with the connection, is gone already
+        }
         release();
     }
 

@@ -1,0 +1,181 @@
+package io.migtunnel.metrics;
+
+import io.migtunnel.metrics.TunnelMeters.Tags;
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionClosedException;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamResetException;
+import io.migtunnel.protocol.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Records the {@link TunnelMeters} of every session it is given to, into the caller's
+ * {@link MeterRegistry}. One instance may observe many sessions on several event loops.
+ *
+ * <pre>{@code
+ * MicrometerSessionListener metrics = new MicrometerSessionListener(registry);
+ * TunnelDestination.create().listener(metrics)...
+ * }</pre>
+ *
+ * <p>The data path costs one map lookup by stream name and two counter increments per frame:
+ * the meters of each stream name are created once. At most {@link #DEFAULT_MAX_STREAM_NAMES}
+ * distinct names get their own tag (a peer may open streams with any name); the rest are
+ * tagged {@value TunnelMeters.Tags#OTHER_STREAMS}.
+ */
+public final class MicrometerSessionListener implements SessionListener {
+    /** Distinct stream names tagged by name; further names share one tag. */
+    public static final int DEFAULT_MAX_STREAM_NAMES = 100;
+
+    private final MeterRegistry registry;
+    private final int maxStreamNames;
+    private final Map<String, StreamMeters> byStreamName = new ConcurrentHashMap<>();
+    private final Set<MuxStream> activeStreams = ConcurrentHashMap.newKeySet();
+    private final Set<Session> activeSessions = ConcurrentHashMap.newKeySet();
+    private final Timer roundTrip;
+    private volatile String lastSessionEnd;
+
+    /** Records into {@code registry}. */
+    public MicrometerSessionListener(MeterRegistry registry) {
+        this(registry, DEFAULT_MAX_STREAM_NAMES);
+    }
+
+    /** Records into {@code registry}, tagging at most {@code maxStreamNames} distinct stream names. */
+    public MicrometerSessionListener(MeterRegistry registry, int maxStreamNames) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        if (maxStreamNames < 1) {
+            throw new IllegalArgumentException("maxStreamNames must be at least 1, got " + maxStreamNames);
+        }
+        this.maxStreamNames = maxStreamNames;
+        gauge(TunnelMeters.STREAMS_ACTIVE, activeStreams);
+        gauge(TunnelMeters.SESSIONS_ACTIVE, activeSessions);
+        roundTrip = Timer.builder(TunnelMeters.SESSION_RTT.meterName())
+            .description(TunnelMeters.SESSION_RTT.description())
+            .register(registry);
+    }
+
+    private void gauge(TunnelMeters meter, Set<?> members) {
+        Gauge.builder(meter.meterName(), members, Set::size)
+            .description(meter.description())
+            .strongReference(true)
+            .register(registry);
+    }
+
+    /** Sessions whose handshake completed and that have not closed yet. */
+    public int activeSessions() {
+        return activeSessions.size();
+    }
+
+    /** Up while at least one session is up; the message says how many, or why none is. */
+    public TunnelHealth health() {
+        int up = activeSessions.size();
+        if (up > 0) {
+            return new TunnelHealth(true, "ok: " + up + " session(s) up");
+        }
+        String last = lastSessionEnd;
+        return new TunnelHealth(false, "no tunnel session is up" + (last == null ? "" : " (last one " + last + ")"));
+    }
+
+    @Override
+    public void onReady(Session session) {
+        activeSessions.add(session);
+    }
+
+    @Override
+    public void onClosed(Session session, Throwable cause) {
+        if (activeSessions.remove(session)) {
+            lastSessionEnd = cause == null ? "closed gracefully" : "closed: " + cause.getMessage();
+        }
+    }
+
+    @Override
+    public void onStreamOpened(MuxStream stream) {
+        activeStreams.add(stream);
+        meters(stream).opened.increment();
+    }
+
+    @Override
+    public void onStreamClosed(MuxStream stream, Throwable cause) {
+        activeStreams.remove(stream);
+        if (cause != null) {
+            Counter.builder(TunnelMeters.STREAMS_RESET.meterName())
+                .description(TunnelMeters.STREAMS_RESET.description())
+                .tag(Tags.STREAM, streamTag(stream.name()))
+                .tag(Tags.REASON, resetReason(cause))
+                .tag(Tags.SIDE, cause instanceof StreamResetException r && r.byPeer() ? Tags.PEER : Tags.LOCAL)
+                .register(registry)
+                .increment();
+        }
+    }
+
+    @Override
+    public void onDataSent(MuxStream stream, int bytes) {
+        StreamMeters m = meters(stream);
+        m.framesSent.increment();
+        m.bytesSent.increment(bytes);
+    }
+
+    @Override
+    public void onDataReceived(MuxStream stream, int bytes) {
+        StreamMeters m = meters(stream);
+        m.framesReceived.increment();
+        m.bytesReceived.increment(bytes);
+    }
+
+    @Override
+    public void onCreditBlocked(MuxStream stream, long nanos) {
+        meters(stream).creditBlocked.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void onRoundTrip(Duration rtt) {
+        roundTrip.record(rtt);
+    }
+
+    @Override
+    public void onProtocolError(ErrorCode code, String message) {
+        Counter.builder(TunnelMeters.PROTOCOL_ERRORS.meterName())
+            .description(TunnelMeters.PROTOCOL_ERRORS.description())
+            .tag(Tags.CODE, code.name())
+            .register(registry)
+            .increment();
+    }
+
+    private StreamMeters meters(MuxStream stream) {
+        StreamMeters m = byStreamName.get(stream.name());
+        return m != null ? m : metersOf(streamTag(stream.name()));
+    }
+
+    private StreamMeters metersOf(String tag) {
+        return byStreamName.computeIfAbsent(tag, name -> new StreamMeters(registry, name));
+    }
+
+    /** The stream's name, or the shared tag once the limit of distinct names is reached. */
+    private String streamTag(String name) {
+        if (byStreamName.containsKey(name) || byStreamName.size() < maxStreamNames) {
+            return name;
+        }
+        return Tags.OTHER_STREAMS;
+    }
+
+    /** The error code name of a stream's end; bounded: a code unknown to this version is {@code UNKNOWN}. */
+    static String resetReason(Throwable cause) {
+        if (cause instanceof StreamResetException r) {
+            ErrorCode code = ErrorCode.fromCode(r.code());
+            return code != null ? code.name() : "UNKNOWN";
+        }
+        if (cause instanceof SessionClosedException c) {
+            return c.code().name();
+        }
+        return ErrorCode.INTERNAL_ERROR.name();
+    }
+}

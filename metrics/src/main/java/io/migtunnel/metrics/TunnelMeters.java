@@ -1,0 +1,91 @@
+package io.migtunnel.metrics;
+
+import io.micrometer.core.instrument.Meter;
+import java.util.List;
+
+/**
+ * Every meter recorded by {@link MicrometerSessionListener}: name, type, tag keys and meaning.
+ * Tags have bounded values: stream names (routes), directions, error-code names. There is never
+ * a per-connection or per-stream-id tag.
+ */
+public enum TunnelMeters {
+    STREAM_BYTES("migtunnel.stream.bytes", Meter.Type.COUNTER, "bytes",
+        "DATA payload bytes sent to or received from the peer", Tags.STREAM, Tags.DIRECTION),
+    STREAM_FRAMES("migtunnel.stream.frames", Meter.Type.COUNTER, null,
+        "DATA frames sent to or received from the peer", Tags.STREAM, Tags.DIRECTION),
+    STREAM_CREDIT_BLOCKED("migtunnel.stream.credit.blocked", Meter.Type.TIMER, null,
+        "Time a stream had data to send but no credit from the peer", Tags.STREAM),
+    STREAMS_OPENED("migtunnel.streams.opened", Meter.Type.COUNTER, null,
+        "Streams opened by either side", Tags.STREAM),
+    STREAMS_ACTIVE("migtunnel.streams.active", Meter.Type.GAUGE, null,
+        "Streams currently open, over all sessions"),
+    STREAMS_RESET("migtunnel.streams.reset", Meter.Type.COUNTER, null,
+        "Streams ended by a reset (or by the end of their session)", Tags.STREAM, Tags.REASON, Tags.SIDE),
+    SESSION_RTT("migtunnel.session.rtt", Meter.Type.TIMER, null,
+        "Round trip measured by keepalive PING/PONG"),
+    SESSIONS_ACTIVE("migtunnel.sessions.active", Meter.Type.GAUGE, null,
+        "Sessions whose handshake completed and that have not closed"),
+    PROTOCOL_ERRORS("migtunnel.protocol.errors", Meter.Type.COUNTER, null,
+        "Sessions failed by a protocol error or keepalive timeout detected on this side", Tags.CODE);
+
+    private final String meterName;
+    private final Meter.Type type;
+    private final String baseUnit;
+    private final String description;
+    private final List<String> tagKeys;
+
+    TunnelMeters(String meterName, Meter.Type type, String baseUnit, String description, String... tagKeys) {
+        this.meterName = meterName;
+        this.type = type;
+        this.baseUnit = baseUnit;
+        this.description = description;
+        this.tagKeys = List.of(tagKeys);
+    }
+
+    /** The Micrometer name (Prometheus: dots become underscores, counters get {@code _total}). */
+    public String meterName() {
+        return meterName;
+    }
+
+    public Meter.Type type() {
+        return type;
+    }
+
+    /** The base unit, or null. */
+    public String baseUnit() {
+        return baseUnit;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The tag keys every meter of this kind carries. */
+    public List<String> tagKeys() {
+        return tagKeys;
+    }
+
+    /** Tag keys and fixed values. */
+    public static final class Tags {
+        /** The stream name (its route), such as {@code migration} or {@code nbd/disk0}. */
+        public static final String STREAM = "stream";
+        /** {@link #SENT} or {@link #RECEIVED}. */
+        public static final String DIRECTION = "direction";
+        /** The error code name ({@code UNKNOWN} for a code this version does not know). */
+        public static final String REASON = "reason";
+        /** {@link #LOCAL} or {@link #PEER}: which side reset the stream. */
+        public static final String SIDE = "side";
+        /** The error code name of a protocol error. */
+        public static final String CODE = "code";
+
+        public static final String SENT = "sent";
+        public static final String RECEIVED = "received";
+        public static final String LOCAL = "local";
+        public static final String PEER = "peer";
+        /** The stream tag of every name beyond the listener's limit of distinct names. */
+        public static final String OTHER_STREAMS = "_other";
+
+        private Tags() {
+        }
+    }
+}
