@@ -19,6 +19,8 @@ Usage: $0 [options]
 
   --size SIZE          image size, IEC suffix K/M/G/T (default 1G; e.g. 256M)
   --repeat N           run each measurement N times; report best and median (default 1)
+  --warmup             one untimed write and read per cell before the timed ones (same for
+                       every column), so long-running relays are measured warm
   --connections N      NBD connections for the multi-stream rows (default 4)
   --columns LIST       columns to run, any of a,b,c (default a,b,c)
   --migtunnel CMD      migtunnel command (default: <repo>/bin/migtunnel)
@@ -53,6 +55,7 @@ for arg in "$@"; do cmdline+=" $(shell_quote "$arg")"; done
 
 size_arg=1G
 repeat=1
+warmup=0
 conns=4
 columns=a,b,c
 migtunnel="$repo_root/bin/migtunnel"
@@ -65,6 +68,7 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --size)            need_arg "$@"; size_arg=$2; shift 2 ;;
         --size=*)          size_arg=${1#*=}; shift ;;
+        --warmup)          warmup=1; shift ;;
         --repeat)          need_arg "$@"; repeat=$2; shift 2 ;;
         --repeat=*)        repeat=${1#*=}; shift ;;
         --connections)     need_arg "$@"; conns=$2; shift 2 ;;
@@ -355,7 +359,13 @@ run_cell() {
         log "$label: warning: server does not advertise multi-conn; nbdcopy will use 1 connection"
     fi
 
-    for (( i = 1; i <= repeat; i++ )); do
+    if (( warmup )); then
+        if ! timed_copy "$label warm-up write" "$n" "$src" "$uri" >/dev/null \
+            || ! timed_copy "$label warm-up read" "$n" "$uri" null: >/dev/null; then
+            ok=0
+        fi
+    fi
+    for (( i = 1; ok && i <= repeat; i++ )); do
         if v=$(timed_copy "$label write #$i" "$n" "$src" "$uri"); then
             w+=("$v"); log "$label write #$i: $v MB/s"
         else ok=0; break; fi
@@ -433,6 +443,7 @@ ratio() {  # ratio COL1 COL2 N OP -> best(COL1)/best(COL2)
 fs_type=$(df -P -T "$workdir" | awk 'NR==2 {print $2}')
 repeat_note=
 if (( repeat > 1 )); then repeat_note="; best of $repeat runs (median in parentheses)"; fi
+if (( warmup )); then repeat_note="$repeat_note; after one untimed warm-up write and read per cell"; fi
 echo "\`\`\`"
 env_prefix=
 for var in MIGTUNNEL_OPTS NBDCOPY_OPTS JAVA_OPTS TMPDIR; do
