@@ -169,19 +169,7 @@ class FlowControlTest {
     void bothDirectionsPushingMoreThanAWindowThroughTinySocketBuffersDoNotDeadlock() throws Exception {
         // The echo server writes back while the client is still writing: each direction carries
         // 16 windows, with 4 KiB socket buffers at both ends.
-        UnixServer echo = UnixServer.start(dir.resolve("echo.sock"), ch -> {
-            ch.setOption(StandardSocketOptions.SO_SNDBUF, 4096);
-            ch.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
-            ByteBuffer buf = ByteBuffer.allocate(4096);
-            while (ch.read(buf) >= 0) {
-                buf.flip();
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                buf.clear();
-            }
-            ch.shutdownOutput();
-        });
+        UnixServer echo = UnixServer.echo(dir.resolve("echo.sock"), 4096);
         toClose.add(echo);
         TunnelPair pair = TunnelPair.start(dir, Map.of("echo", echo.path()), SMALL_WINDOWS);
         toClose.add(pair);

@@ -58,8 +58,15 @@ final class UnixServer implements AutoCloseable {
 
     /** Echoes every byte; shuts down its output after reading EOF. */
     static UnixServer echo(Path path) throws IOException {
+        return echo(path, 64 * 1024);
+    }
+
+    /** An echo server whose socket buffers and copy buffer are {@code bufferSize} bytes. */
+    static UnixServer echo(Path path, int bufferSize) throws IOException {
         return start(path, ch -> {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 * 1024);
+            ch.setOption(java.net.StandardSocketOptions.SO_SNDBUF, bufferSize);
+            ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, bufferSize);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(bufferSize);
             while (ch.read(buf) >= 0) {
                 buf.flip();
                 while (buf.hasRemaining()) {
