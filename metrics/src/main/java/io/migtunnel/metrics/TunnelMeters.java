@@ -26,7 +26,17 @@ public enum TunnelMeters {
     SESSIONS_ACTIVE("migtunnel.sessions.active", Meter.Type.GAUGE, null,
         "Sessions whose handshake completed and that have not closed"),
     PROTOCOL_ERRORS("migtunnel.protocol.errors", Meter.Type.COUNTER, null,
-        "Sessions failed by a protocol error or keepalive timeout detected on this side", Tags.CODE);
+        "Sessions failed by a protocol error or keepalive timeout detected on this side", Tags.CODE),
+    NBD_REQUESTS("migtunnel.nbd.requests", Meter.Type.COUNTER, null,
+        "NBD requests seen on a disk's stream, by type", Tags.STREAM, Tags.TYPE),
+    NBD_BYTES("migtunnel.nbd.bytes", Meter.Type.COUNTER, "bytes",
+        "NBD data bytes: WRITE payloads sent, READ data returned", Tags.STREAM, Tags.TYPE),
+    NBD_ERRORS("migtunnel.nbd.errors", Meter.Type.COUNTER, null,
+        "NBD replies carrying an error", Tags.STREAM, Tags.TYPE),
+    NBD_IN_FLIGHT("migtunnel.nbd.in.flight", Meter.Type.GAUGE, null,
+        "NBD requests sent and not yet answered", Tags.STREAM),
+    NBD_LATENCY("migtunnel.nbd.request.latency", Meter.Type.TIMER, null,
+        "Time from an NBD request to its complete reply, as seen by the tunnel (histogram)", Tags.STREAM, Tags.TYPE);
 
     private final String meterName;
     private final Meter.Type type;
@@ -77,6 +87,8 @@ public enum TunnelMeters {
         public static final String SIDE = "side";
         /** The error code name of a protocol error. */
         public static final String CODE = "code";
+        /** An NBD command: {@code read}, {@code write}, {@code write_zeroes}, {@code trim}, {@code flush}, … */
+        public static final String TYPE = "type";
 
         public static final String SENT = "sent";
         public static final String RECEIVED = "received";

@@ -17,4 +17,8 @@ public interface NbdRecorder {
     /** Decoding stopped because the exchange was not understood; bytes keep flowing untouched. */
     default void onUndecodable(String reason) {
     }
+
+    /** {@code requests} in flight will get no reply seen here (the connection ended or decoding stopped). */
+    default void onAbandoned(int requests) {
+    }
 }

@@ -70,11 +70,23 @@ public final class NbdStreamObserver {
         return broken;
     }
 
+    /** The connection ended: requests still in flight are reported as abandoned. */
+    public void close() {
+        abandonInFlight();
+    }
+
     private void stop(String reason) {
         if (!broken) {
             broken = true;
-            inFlight.clear();
+            abandonInFlight();
             recorder.onUndecodable(reason);
+        }
+    }
+
+    private void abandonInFlight() {
+        if (!inFlight.isEmpty()) {
+            recorder.onAbandoned(inFlight.size());
+            inFlight.clear();
         }
     }
 
