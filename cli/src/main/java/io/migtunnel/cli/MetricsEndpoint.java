@@ -1,7 +1,9 @@
 package io.migtunnel.cli;
 
 import io.migtunnel.metrics.MetricsServer;
+import io.migtunnel.metrics.MicrometerNbdRecorder;
 import io.migtunnel.metrics.MicrometerSessionListener;
+import io.migtunnel.qemu.nbd.NbdAwareness;
 import io.migtunnel.mux.SessionListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -29,10 +31,12 @@ final class MetricsEndpoint implements AutoCloseable {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MicrometerSessionListener metrics = new MicrometerSessionListener(registry);
+        NbdAwareness nbd = new NbdAwareness(name -> name.startsWith("nbd"),
+            disk -> new MicrometerNbdRecorder(registry, disk));
         DisposableServer server = MetricsServer.start(Endpoints.resolve(address), registry, metrics::health)
             .block(BIND_TIMEOUT);
         log.info("metrics: http://{}:{}/metrics, health: /health", server.host(), server.port());
-        return new MetricsEndpoint(metrics, server);
+        return new MetricsEndpoint(SessionListener.all(metrics, nbd), server);
     }
 
     /** What the tunnel reports to. */

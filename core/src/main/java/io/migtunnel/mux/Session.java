@@ -432,6 +432,9 @@ public final class Session {
 
     void writeData(StreamState stream, boolean fin, ByteBuf payload) {
         int length = payload == null ? 0 : payload.readableBytes();
+        if (length > 0) {
+            listener.onPayload(stream, true, payload); // before write(): the channel owns it after
+        }
         write(DataFrameCodec.encodeHeader(sink.alloc(), stream.id(), fin, length));
         if (payload != null) {
             write(payload);

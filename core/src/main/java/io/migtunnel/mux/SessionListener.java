@@ -33,6 +33,19 @@ public interface SessionListener {
     }
 
     /**
+     * The payload of a non-empty DATA frame, {@code sent} or received, for listeners that decode
+     * what a stream carries (NBD awareness). A read-only view: never release, retain or move its
+     * indices, and do not keep it after returning.
+     */
+    default void onPayload(MuxStream stream, boolean sent, io.netty.buffer.ByteBuf payload) {
+    }
+
+    /** A listener that forwards every event to each of {@code listeners}, in order. */
+    static SessionListener all(SessionListener... listeners) {
+        return new CompositeListener(java.util.List.of(listeners));
+    }
+
+    /**
      * The stream had data to send but no credit for {@code nanos} nanoseconds; reported when credit
      * arrives, or when the stream ends while still waiting.
      */

@@ -133,6 +133,7 @@ final class StreamState implements MuxStream {
             return true;
         }
         if (length > 0) {
+            session.listener().onPayload(this, false, payload);
             received.add(payload);
             buffered += length;
         } else {

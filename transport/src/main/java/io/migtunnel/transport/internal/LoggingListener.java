@@ -9,27 +9,23 @@ import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Logs what an operator needs (resets with their reason, protocol errors) and forwards to a delegate. */
+/** Logs what an operator needs: sessions up and down, resets with their reason, protocol errors. */
 final class LoggingListener implements SessionListener {
     private static final Logger log = LoggerFactory.getLogger("io.migtunnel.session");
     private final String peer;
-    private final SessionListener delegate;
 
-    LoggingListener(String peer, SessionListener delegate) {
+    LoggingListener(String peer) {
         this.peer = peer;
-        this.delegate = delegate;
     }
 
     @Override
     public void onReady(Session session) {
         log.info("session with {} established", peer);
-        delegate.onReady(session);
     }
 
     @Override
     public void onStreamOpened(MuxStream stream) {
         log.debug("{} opened ({})", stream, stream.isLocallyOpened() ? "local" : "peer");
-        delegate.onStreamOpened(stream);
     }
 
     @Override
@@ -39,39 +35,16 @@ final class LoggingListener implements SessionListener {
         } else {
             log.debug("{} finished", stream);
         }
-        delegate.onStreamClosed(stream, cause);
-    }
-
-    @Override
-    public void onDataSent(MuxStream stream, int bytes) {
-        delegate.onDataSent(stream, bytes);
-    }
-
-    @Override
-    public void onDataReceived(MuxStream stream, int bytes) {
-        delegate.onDataReceived(stream, bytes);
-    }
-
-    @Override
-    public void onCreditBlocked(MuxStream stream, long nanos) {
-        delegate.onCreditBlocked(stream, nanos);
-    }
-
-    @Override
-    public void onRoundTrip(Duration rtt) {
-        delegate.onRoundTrip(rtt);
     }
 
     @Override
     public void onProtocolError(ErrorCode code, String message) {
         log.error("session with {} failed: {}", peer, message);
-        delegate.onProtocolError(code, message);
     }
 
     @Override
     public void onGoAwayReceived(long code, String message) {
         log.info("peer {} sent GOAWAY {}: {}", peer, ErrorCode.describe(code), message);
-        delegate.onGoAwayReceived(code, message);
     }
 
     @Override
@@ -81,6 +54,5 @@ final class LoggingListener implements SessionListener {
         } else {
             log.warn("session with {} closed: {}", peer, cause.getMessage());
         }
-        delegate.onClosed(session, cause);
     }
 }

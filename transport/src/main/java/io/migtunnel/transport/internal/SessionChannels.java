@@ -50,7 +50,7 @@ public final class SessionChannels {
         ch.config().setOption(ChannelOption.TCP_NODELAY, true);
         ch.config().setRecvByteBufAllocator(TUNNEL_READS);
         Session session = new Session(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
-            new LoggingListener(String.valueOf(ch.remoteAddress()), listener));
+            SessionListener.all(new LoggingListener(String.valueOf(ch.remoteAddress())), listener));
         // Added first: Reactor Netty's own inbound bridge never sees tunnel bytes.
         ch.pipeline().addFirst("migtunnel.frames", new FrameCodecHandler(session));
         ch.attr(SESSION).set(session);
