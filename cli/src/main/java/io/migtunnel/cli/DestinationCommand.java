@@ -2,6 +2,7 @@ package io.migtunnel.cli;
 
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
+import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,16 +31,25 @@ final class DestinationCommand implements Callable<Integer> {
     @Mixin
     TunnelOptions options;
 
+    @Mixin
+    TlsOptions tlsOptions;
+
     @Override
     public Integer call() {
+        InetSocketAddress address = Endpoints.resolve(listen);
+        TunnelTls tls = tlsOptions.resolve("--listen", address, log);
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
-            TunnelDestination dest = TunnelDestination.create().listen(Endpoints.resolve(listen))
+            TunnelDestination dest = TunnelDestination.create().listen(address)
                 .config(options.toConfig()).listener(metrics.listener());
+            if (tls != null) {
+                dest = dest.tls(tls);
+            }
             for (Map.Entry<String, Path> r : routes) {
                 dest = dest.route(r.getKey(), r.getValue());
             }
             Tunnel tunnel = dest.bind().block();
-            log.info("ready: listening on {} with routes {}", tunnel.address(), routes);
+            log.info("ready: listening on {} ({}) with routes {}", tunnel.address(), tls != null ? "mutual TLS" : "plaintext",
+                routes);
             return Lifecycle.runUntilStopped(tunnel, log);
         }
     }

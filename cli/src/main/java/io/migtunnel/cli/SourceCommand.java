@@ -2,6 +2,7 @@ package io.migtunnel.cli;
 
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelSource;
+import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,17 +31,26 @@ final class SourceCommand implements Callable<Integer> {
     @Mixin
     TunnelOptions options;
 
+    @Mixin
+    TlsOptions tlsOptions;
+
     @Override
     public Integer call() {
+        InetSocketAddress address = Endpoints.resolve(connect);
+        TunnelTls tls = tlsOptions.resolve("--connect", address, log);
         // Started first, so that /health answers 503 while the source connects.
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
-            TunnelSource source = TunnelSource.create().connect(Endpoints.resolve(connect))
+            TunnelSource source = TunnelSource.create().connect(address)
                 .config(options.toConfig()).listener(metrics.listener());
+            if (tls != null) {
+                source = source.tls(tls);
+            }
             for (Map.Entry<String, Path> e : exposes) {
                 source = source.expose(e.getKey(), e.getValue());
             }
             Tunnel tunnel = source.start().block();
-            log.info("ready: connected to {}, exposing {}", tunnel.address(), exposes);
+            log.info("ready: connected to {} ({}), exposing {}", tunnel.address(),
+                tls != null ? "mutual TLS" : "plaintext", exposes);
             return Lifecycle.runUntilStopped(tunnel, log);
         }
     }

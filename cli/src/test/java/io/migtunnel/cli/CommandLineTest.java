@@ -21,6 +21,11 @@ class CommandLineTest {
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --bogus | --bogus",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --metrics nocolon | nocolon",
         "frobnicate                                            | frobnicate",
+        "destination --listen 0.0.0.0:1 --route a=/tmp/x       | --insecure-plaintext",
+        "source --connect 192.0.2.1:1 --expose a=/tmp/x        | --insecure-plaintext",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-cert /tmp/c --tls-key /tmp/k | --tls-ca",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --tls-ca /tmp/ca --tls-key /tmp/k     | --tls-cert",
+        "source --connect 192.0.2.1:1 --expose a=/tmp/x --tls-cert /nonexistent/c --tls-key /tmp/k --tls-ca /tmp/ca | /nonexistent/c",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();

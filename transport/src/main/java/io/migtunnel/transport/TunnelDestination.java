@@ -19,7 +19,11 @@ import reactor.netty.resources.LoopResources;
  *     .bind().block();
  * }</pre>
  *
- * Immutable: each method returns a new configuration.
+ * Without {@link #tls(TunnelTls)} the connection is plaintext: VM memory and disk contents cross
+ * the network readable and unauthenticated. This API allows it on any address; the command line
+ * refuses a non-loopback address without TLS unless {@code --insecure-plaintext} is given.
+ *
+ * <p>Immutable: each method returns a new configuration.
  */
 public final class TunnelDestination {
     private final EndpointSpec spec;
@@ -58,8 +62,18 @@ public final class TunnelDestination {
         return new TunnelDestination(spec.listener(sessionListener));
     }
 
+    /**
+     * Mutual TLS 1.3: only sources presenting a certificate signed by the CA of {@code tls} get a
+     * session; others are dropped during the handshake, as is a peer that does not complete it
+     * within {@link SessionConfig#handshakeTimeout()}.
+     */
+    public TunnelDestination tls(TunnelTls tls) {
+        return new TunnelDestination(spec.tls(tls));
+    }
+
     /** Binds the listening socket; the Mono emits once it accepts connections. */
     public Mono<Tunnel> bind() {
-        return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener());
+        return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
+            spec.tls() == null ? null : spec.tls().forDestination());
     }
 }

@@ -19,7 +19,9 @@ import reactor.netty.resources.LoopResources;
  *     .start().block();
  * }</pre>
  *
- * Immutable: each method returns a new configuration.
+ * Without {@link #tls(TunnelTls)} the connection is plaintext (see {@link TunnelDestination}).
+ *
+ * <p>Immutable: each method returns a new configuration.
  */
 public final class TunnelSource {
     private final EndpointSpec spec;
@@ -59,13 +61,22 @@ public final class TunnelSource {
     }
 
     /**
-     * Connects, completes the handshake, then creates the exposed sockets; the Mono emits once
+     * Mutual TLS 1.3: the source presents the certificate of {@code tls} and accepts only a
+     * destination certificate signed by its CA (hostname verification: see {@link TunnelTls}).
+     */
+    public TunnelSource tls(TunnelTls tls) {
+        return new TunnelSource(spec.tls(tls));
+    }
+
+    /**
+     * Connects, completes the TLS handshake (if configured) and the session handshake, then creates the exposed sockets; the Mono emits once
      * they accept connections and fails if any step does.
      */
     public Mono<Tunnel> start() {
         if (spec.address() == null) {
             return Mono.error(new IllegalStateException("no destination address: call connect() first"));
         }
-        return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener());
+        return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
+            spec.tls() == null ? null : spec.tls().forSource());
     }
 }

@@ -24,8 +24,25 @@ final class TunnelPair implements AutoCloseable {
 
     /** {@code routes} maps a name to the destination's target socket; the source exposes dir/NAME.sock. */
     static TunnelPair start(Path dir, Map<String, Path> routes, SessionConfig config) {
+        return start(dir, routes, config, null, null);
+    }
+
+    /** The same over mutual TLS: the destination with {@code destinationTls}, the source with {@code sourceTls}. */
+    static TunnelPair startTls(Path dir, Map<String, Path> routes, SessionConfig config, TunnelTls destinationTls,
+                               TunnelTls sourceTls) {
+        return start(dir, routes, config, destinationTls, sourceTls);
+    }
+
+    private static TunnelPair start(Path dir, Map<String, Path> routes, SessionConfig config, TunnelTls destinationTls,
+                                    TunnelTls sourceTls) {
         TunnelDestination d = TunnelDestination.create().config(config);
         TunnelSource s = TunnelSource.create().config(config);
+        if (destinationTls != null) {
+            d = d.tls(destinationTls);
+        }
+        if (sourceTls != null) {
+            s = s.tls(sourceTls);
+        }
         for (Map.Entry<String, Path> e : routes.entrySet()) {
             d = d.route(e.getKey(), e.getValue());
             s = s.expose(e.getKey(), exposed(dir, e.getKey()));

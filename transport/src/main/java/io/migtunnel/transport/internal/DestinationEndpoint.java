@@ -31,16 +31,19 @@ public final class DestinationEndpoint implements Tunnel {
         server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
     }
 
-    /** Binds and returns the running endpoint. */
+    /** Binds and returns the running endpoint; {@code tls} null means plaintext. */
     public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
-                                    reactor.netty.resources.LoopResources given, SessionListener listener) {
+                                    reactor.netty.resources.LoopResources given, SessionListener listener,
+                                    TlsSettings tls) {
         Loops loops = Loops.of(given, "migtunnel-dst");
         Set<Session> sessions = ConcurrentHashMap.newKeySet();
-        return TcpServer.create()
+        TcpServer tcp = TcpServer.create()
             .runOn(loops.resources())
             .bindAddress(() -> listen)
             .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
+            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
+        // With TLS, doOnConnection runs once the handshake has completed.
+        return TlsSettings.secure(tcp, tls, config.handshakeTimeout())
             .doOnConnection(conn -> {
                 RouteAcceptor acceptor = new RouteAcceptor(routes, loops, conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);

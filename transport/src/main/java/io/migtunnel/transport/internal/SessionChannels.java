@@ -8,9 +8,12 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import reactor.netty.Connection;
+import reactor.netty.NettyPipeline;
 
 /** Puts a {@link Session} on a freshly connected tunnel channel. */
 public final class SessionChannels {
@@ -39,6 +42,8 @@ public final class SessionChannels {
     /** The session living on a tunnel channel. */
     public static final AttributeKey<Session> SESSION = AttributeKey.valueOf("migtunnel.session");
 
+    private static final String CODEC = "migtunnel.frames";
+
     private SessionChannels() {
     }
 
@@ -51,12 +56,31 @@ public final class SessionChannels {
         ch.config().setRecvByteBufAllocator(TUNNEL_READS);
         Session session = new Session(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
             SessionListener.all(new LoggingListener(String.valueOf(ch.remoteAddress())), listener));
-        // Added first: Reactor Netty's own inbound bridge never sees tunnel bytes.
-        ch.pipeline().addFirst("migtunnel.frames", new FrameCodecHandler(session));
+        addCodec(ch, new FrameCodecHandler(session));
         ch.attr(SESSION).set(session);
         session.start();
         ch.config().setAutoRead(true); // channels start with auto-read off so no byte precedes the codec
         return session;
+    }
+
+    /**
+     * Puts the codec first among the handlers that see plaintext: right after TLS when there is
+     * TLS (whose handshake must be complete), else first. Reactor Netty's own inbound bridge never
+     * sees tunnel bytes.
+     */
+    private static void addCodec(Channel ch, FrameCodecHandler codec) {
+        ChannelPipeline pipeline = ch.pipeline();
+        SslHandler tls = pipeline.get(SslHandler.class);
+        if (tls == null) {
+            pipeline.addFirst(CODEC, codec);
+            return;
+        }
+        if (!tls.handshakeFuture().isSuccess()) {
+            throw new IllegalStateException("session attached before the TLS handshake completed");
+        }
+        String after = pipeline.get(NettyPipeline.SslReader) != null ? NettyPipeline.SslReader
+            : pipeline.context(tls).name();
+        pipeline.addAfter(after, CODEC, codec);
     }
 
 }

@@ -49,16 +49,18 @@ public final class SourceEndpoint implements Tunnel {
         this.closed.subscribe(null, e -> { });
     }
 
-    /** Connects, waits for the handshake, binds the exposed sockets. */
+    /** Connects, waits for the handshakes, binds the exposed sockets; {@code tls} null means plaintext. */
     public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
-                                     LoopResources given, SessionListener listener) {
+                                     LoopResources given, SessionListener listener, TlsSettings tls) {
         Loops loops = Loops.of(given, "migtunnel-src");
         Sinks.One<Session> attached = Sinks.one();
-        return TcpClient.newConnection()
+        TcpClient client = TcpClient.newConnection()
             .runOn(loops.resources())
             .remoteAddress(() -> connect)
             .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
+            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
+        // With TLS, doOnConnected runs (and connect() emits) once the handshake has completed.
+        return TlsSettings.secure(client, tls, config.handshakeTimeout())
             .doOnConnected(conn -> attached.tryEmitValue(
                 SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
             .handle((in, out) -> Mono.never())
