@@ -114,18 +114,6 @@ class FlowControlTest {
         return rate;
     }
 
-    /**
-     * Best of five 1-second windows: on a shared 2-core machine a single window can lose a third
-     * to other load; a stream really blocked behind a stalled one would stay near zero in all five.
-     */
-    private double bestOf5(TunnelPair pair, List<String> names) throws Exception {
-        double best = 0;
-        for (int i = 0; i < 5; i++) {
-            best = Math.max(best, measure(pair, names, 1000));
-        }
-        return best;
-    }
-
     @Test
     void aStalledReaderStallsOnlyItsStreamAndLosesNothing() throws Exception {
         long huge = 1L << 40; // the measured producers never run out during the test
@@ -133,36 +121,45 @@ class FlowControlTest {
         producer("fast2", huge);
         long stalledBytes = 24L << 20;
         producer("stalled", stalledBytes);
-        UnixServer echo = UnixServer.echo(dir.resolve("echo.sock"));
-        toClose.add(echo);
         TunnelPair pair = TunnelPair.start(dir, Map.of(
             "fast1", dir.resolve("fast1.sock"), "fast2", dir.resolve("fast2.sock"),
             "stalled", dir.resolve("stalled.sock")), SMALL_WINDOWS);
         toClose.add(pair);
 
-        double solo = bestOf5(pair, List.of("fast1", "fast2"));
+        // Rounds of solo / with a stalled stream / solo again: each with-stall window is compared
+        // with the solo windows right around it, so load that drifts during the test (other
+        // processes on a 2-core machine) affects both sides of a comparison alike.
+        List<String> fast = List.of("fast1", "fast2");
+        double before = measure(pair, fast, 1000);
+        double bestRatio = 0;
+        String rounds = "";
+        for (int round = 0; round < 3 && bestRatio < 0.9; round++) {
+            // Open the stalled stream and read nothing: its producer fills the window and stops.
+            try (SocketChannel stalled = UnixClient.connect(TunnelPair.exposed(dir, "stalled"))) {
+                stalled.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
+                assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(),
+                    () -> pair.sourceSession().bufferedBytes() >= WINDOW / 2, Duration.ofSeconds(20)))
+                    .as("stalled stream fills its window on the source side").isTrue();
 
-        // Open the stalled stream and read nothing: its producer fills the window and stops.
-        SocketChannel stalled = UnixClient.connect(TunnelPair.exposed(dir, "stalled"));
-        toClose.add(stalled);
-        stalled.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
-        assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(),
-            () -> pair.sourceSession().bufferedBytes() >= WINDOW / 2, Duration.ofSeconds(20)))
-            .as("stalled stream fills its window on the source side").isTrue();
+                double withStall = measure(pair, fast, 1000);
+                long buffered = TunnelPair.onLoop(pair.sourceSession(), () -> pair.sourceSession().bufferedBytes());
+                assertThat(buffered).as("bytes buffered for the stalled stream never exceed its window")
+                    .isLessThanOrEqualTo(WINDOW);
 
-        double withStall = bestOf5(pair, List.of("fast1", "fast2"));
-        long buffered = TunnelPair.onLoop(pair.sourceSession(), () -> pair.sourceSession().bufferedBytes());
+                // The reader resumes: every byte arrives, in order, intact.
+                MessageDigest d = MessageDigest.getInstance("SHA-256");
+                assertThat(UnixClient.readToEnd(stalled, d)).isEqualTo(stalledBytes);
+                assertThat(d.digest()).isEqualTo(expectedDigest("stalled", stalledBytes));
 
-        assertThat(buffered).as("bytes buffered for the stalled stream never exceed its window")
-            .isLessThanOrEqualTo(WINDOW);
-        assertThat(withStall).as("other streams keep >= 90%% of their throughput (solo %.0f MB/s, with stall %.0f MB/s)",
-            solo / 1e6, withStall / 1e6).isGreaterThanOrEqualTo(0.9 * solo);
-
-        // The reader resumes: every byte arrives, in order, intact.
-        MessageDigest d = MessageDigest.getInstance("SHA-256");
-        long n = UnixClient.readToEnd(stalled, d);
-        assertThat(n).isEqualTo(stalledBytes);
-        assertThat(d.digest()).isEqualTo(expectedDigest("stalled", stalledBytes));
+                double after = measure(pair, fast, 1000);
+                bestRatio = Math.max(bestRatio, withStall / ((before + after) / 2));
+                rounds += String.format(" [solo %.0f, stalled %.0f, solo %.0f MB/s]", before / 1e6, withStall / 1e6,
+                    after / 1e6);
+                before = after;
+            }
+        }
+        assertThat(bestRatio).as("other streams keep >= 90%% of their solo throughput:%s", rounds)
+            .isGreaterThanOrEqualTo(0.9);
     }
 
     @Test
