@@ -5,14 +5,19 @@ import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code migtunnel destination}: listen for sources and route their streams to UNIX sockets. */
 @Command(name = "destination", mixinStandardHelpOptions = true,
@@ -28,6 +33,18 @@ final class DestinationCommand implements Callable<Integer> {
         description = "Streams named NAME go to the UNIX socket at UNIX_PATH. Repeatable.")
     List<Map.Entry<String, Path>> routes;
 
+    @Option(names = "--max-sessions", paramLabel = "N",
+        description = "Sessions (source connections) at once; one more gets GOAWAY REFUSED (default: ${DEFAULT-VALUE}).")
+    int maxSessions = TunnelDestination.DEFAULT_MAX_SESSIONS;
+
+    @Option(names = "--tls-allow-subject", paramLabel = "SUBJECT",
+        description = "Accept only sources whose certificate has this subject DN, exactly as RFC 2253 prints it "
+            + "(e.g. CN=src-host,O=Example), or DNS:NAME for a subjectAltName DNS name. Repeatable; needs TLS.")
+    Set<String> allowSubjects = new LinkedHashSet<>();
+
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TunnelOptions options;
 
@@ -38,9 +55,18 @@ final class DestinationCommand implements Callable<Integer> {
     public Integer call() {
         InetSocketAddress address = Endpoints.resolve(listen);
         TunnelTls tls = tlsOptions.resolve("--listen", address, log);
+        if (maxSessions < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-sessions must be at least 1");
+        }
+        if (!allowSubjects.isEmpty()) {
+            if (tls == null) {
+                throw new ParameterException(spec.commandLine(), "--tls-allow-subject needs --tls-cert, --tls-key and --tls-ca");
+            }
+            tls = tls.allowSubjects(allowSubjects);
+        }
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
             TunnelDestination dest = TunnelDestination.create().listen(address)
-                .config(options.toConfig()).listener(metrics.listener());
+                .config(options.toConfig()).listener(metrics.listener()).maxSessions(maxSessions);
             if (tls != null) {
                 dest = dest.tls(tls);
             }

@@ -12,7 +12,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** {@code migtunnel source}: connect to a destination and expose UNIX sockets that open streams. */
 @Command(name = "source", mixinStandardHelpOptions = true,
@@ -28,6 +31,18 @@ final class SourceCommand implements Callable<Integer> {
         description = "Listen on UNIX_PATH (created once the session is up); each connection opens a stream NAME. Repeatable.")
     List<Map.Entry<String, Path>> exposes;
 
+    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "0600",
+        description = "Octal mode of the exposed sockets, set right after bind (default: ${DEFAULT-VALUE}: only this "
+            + "user may connect). Their directory must not be world-writable without the sticky bit.")
+    String socketMode;
+
+    @Option(names = "--socket-group", paramLabel = "GROUP",
+        description = "Group of the exposed sockets (default: this user's primary group); e.g. with --socket-mode 0660.")
+    String socketGroup;
+
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     TunnelOptions options;
 
@@ -38,9 +53,18 @@ final class SourceCommand implements Callable<Integer> {
     public Integer call() {
         InetSocketAddress address = Endpoints.resolve(connect);
         TunnelTls tls = tlsOptions.resolve("--connect", address, log);
+        TunnelSource sockets;
+        try {
+            sockets = TunnelSource.create().socketMode(socketMode);
+            if (socketGroup != null) {
+                sockets = sockets.socketGroup(socketGroup);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--socket-mode/--socket-group: " + e.getMessage());
+        }
         // Started first, so that /health answers 503 while the source connects.
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
-            TunnelSource source = TunnelSource.create().connect(address)
+            TunnelSource source = sockets.connect(address)
                 .config(options.toConfig()).listener(metrics.listener());
             if (tls != null) {
                 source = source.tls(tls);

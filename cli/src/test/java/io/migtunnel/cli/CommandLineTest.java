@@ -25,6 +25,10 @@ class CommandLineTest {
         "source --connect 192.0.2.1:1 --expose a=/tmp/x        | --insecure-plaintext",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-cert /tmp/c --tls-key /tmp/k | --tls-ca",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --tls-ca /tmp/ca --tls-key /tmp/k     | --tls-cert",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --socket-mode 0999 | --socket-mode",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --socket-mode 7777 | --socket-mode",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --max-sessions 0 | --max-sessions",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-allow-subject CN=x | --tls-allow-subject",
         "source --connect 192.0.2.1:1 --expose a=/tmp/x --tls-cert /nonexistent/c --tls-key /tmp/k --tls-ca /tmp/ca | /nonexistent/c",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {

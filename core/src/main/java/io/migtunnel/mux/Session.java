@@ -371,6 +371,20 @@ public final class Session {
         return onClose().onErrorResume(e -> Mono.empty());
     }
 
+    /**
+     * Refuses the whole session (an endpoint limit or policy, not a protocol error): sends
+     * GOAWAY {@code REFUSED} with {@code reason} after this side's HELLO, fails every stream, closes.
+     */
+    public void refuse(String reason) {
+        runOnLoop(() -> {
+            if (!closed) {
+                write(GoAwayFrameCodec.encode(sink.alloc(), ErrorCode.REFUSED, lastPeerId, reason));
+                terminateAll(new SessionClosedException(ErrorCode.REFUSED, reason));
+                sink.close();
+            }
+        });
+    }
+
     /** Closes at once: every stream fails with {@code reason}. */
     public void close(String reason) {
         runOnLoop(() -> {

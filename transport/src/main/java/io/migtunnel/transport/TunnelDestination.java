@@ -26,54 +26,72 @@ import reactor.netty.resources.LoopResources;
  * <p>Immutable: each method returns a new configuration.
  */
 public final class TunnelDestination {
-    private final EndpointSpec spec;
+    /** Default of {@link #maxSessions(int)}. */
+    public static final int DEFAULT_MAX_SESSIONS = 16;
 
-    private TunnelDestination(EndpointSpec spec) {
+    private final EndpointSpec spec;
+    private final int maxSessions;
+
+    private TunnelDestination(EndpointSpec spec, int maxSessions) {
         this.spec = spec;
+        this.maxSessions = maxSessions;
     }
 
     /** A destination on an ephemeral loopback port with no routes and default limits. */
     public static TunnelDestination create() {
-        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)));
+        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)), DEFAULT_MAX_SESSIONS);
     }
 
     /** The TCP address to listen on (port 0 picks a free port). */
     public TunnelDestination listen(InetSocketAddress address) {
-        return new TunnelDestination(spec.address(address));
+        return new TunnelDestination(spec.address(address), maxSessions);
     }
 
     /** Streams named {@code name} are joined to the UNIX socket at {@code socket}. */
     public TunnelDestination route(String name, Path socket) {
-        return new TunnelDestination(spec.socket(name, socket));
+        return new TunnelDestination(spec.socket(name, socket), maxSessions);
     }
 
     /** Session limits and timers. */
     public TunnelDestination config(SessionConfig sessionConfig) {
-        return new TunnelDestination(spec.config(sessionConfig));
+        return new TunnelDestination(spec.config(sessionConfig), maxSessions);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelDestination runOn(LoopResources loopResources) {
-        return new TunnelDestination(spec.loops(loopResources));
+        return new TunnelDestination(spec.loops(loopResources), maxSessions);
     }
 
     /** Observes every session (logging, metrics). */
     public TunnelDestination listener(SessionListener sessionListener) {
-        return new TunnelDestination(spec.listener(sessionListener));
+        return new TunnelDestination(spec.listener(sessionListener), maxSessions);
+    }
+
+    /**
+     * At most {@code n} sessions at once (default {@value #DEFAULT_MAX_SESSIONS}): a connection
+     * beyond it gets GOAWAY {@code REFUSED} ("too many sessions: limit n") and is closed; the
+     * others are unaffected.
+     */
+    public TunnelDestination maxSessions(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("maxSessions must be at least 1, got " + n);
+        }
+        return new TunnelDestination(spec, n);
     }
 
     /**
      * Mutual TLS 1.3: only sources presenting a certificate signed by the CA of {@code tls} get a
      * session; others are dropped during the handshake, as is a peer that does not complete it
-     * within {@link SessionConfig#handshakeTimeout()}.
+     * within {@link SessionConfig#handshakeTimeout()}. With {@link TunnelTls#allowSubjects}, a
+     * source whose certificate is not allowed gets GOAWAY {@code REFUSED} right after the handshake.
      */
     public TunnelDestination tls(TunnelTls tls) {
-        return new TunnelDestination(spec.tls(tls));
+        return new TunnelDestination(spec.tls(tls), maxSessions);
     }
 
     /** Binds the listening socket; the Mono emits once it accepts connections. */
     public Mono<Tunnel> bind() {
         return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forDestination());
+            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions);
     }
 }

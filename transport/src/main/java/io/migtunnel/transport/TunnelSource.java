@@ -2,9 +2,13 @@ package io.migtunnel.transport;
 
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
+import io.migtunnel.transport.internal.SocketAccess;
+import io.migtunnel.transport.internal.SocketFiles;
 import io.migtunnel.transport.internal.SourceEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
 
@@ -25,39 +29,42 @@ import reactor.netty.resources.LoopResources;
  */
 public final class TunnelSource {
     private final EndpointSpec spec;
+    private final SocketAccess access;
 
-    private TunnelSource(EndpointSpec spec) {
+    private TunnelSource(EndpointSpec spec, SocketAccess access) {
         this.spec = spec;
+        this.access = access;
     }
+
 
     /** A source with nothing exposed and default limits; set {@link #connect} before starting. */
     public static TunnelSource create() {
-        return new TunnelSource(EndpointSpec.initial(null));
+        return new TunnelSource(EndpointSpec.initial(null), SocketAccess.OWNER_ONLY);
     }
 
     /** The destination's TCP address. */
     public TunnelSource connect(InetSocketAddress address) {
-        return new TunnelSource(spec.address(address));
+        return new TunnelSource(spec.address(address), access);
     }
 
     /** Listens on {@code socket}; each connection there opens a stream named {@code name}. */
     public TunnelSource expose(String name, Path socket) {
-        return new TunnelSource(spec.socket(name, socket));
+        return new TunnelSource(spec.socket(name, socket), access);
     }
 
     /** Session limits and timers. */
     public TunnelSource config(SessionConfig sessionConfig) {
-        return new TunnelSource(spec.config(sessionConfig));
+        return new TunnelSource(spec.config(sessionConfig), access);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelSource runOn(LoopResources loopResources) {
-        return new TunnelSource(spec.loops(loopResources));
+        return new TunnelSource(spec.loops(loopResources), access);
     }
 
     /** Observes the session (logging, metrics). */
     public TunnelSource listener(SessionListener sessionListener) {
-        return new TunnelSource(spec.listener(sessionListener));
+        return new TunnelSource(spec.listener(sessionListener), access);
     }
 
     /**
@@ -65,18 +72,38 @@ public final class TunnelSource {
      * destination certificate signed by its CA (hostname verification: see {@link TunnelTls}).
      */
     public TunnelSource tls(TunnelTls tls) {
-        return new TunnelSource(spec.tls(tls));
+        return new TunnelSource(spec.tls(tls), access);
     }
 
     /**
-     * Connects, completes the TLS handshake (if configured) and the session handshake, then creates the exposed sockets; the Mono emits once
-     * they accept connections and fails if any step does.
+     * The mode of the exposed sockets, applied right after each is bound; default {@code 0600}
+     * (only this user may connect). QEMU must run as this user, or in {@link #socketGroup} with
+     * a mode such as {@code 0660}.
+     */
+    public TunnelSource socketMode(Set<PosixFilePermission> mode) {
+        return new TunnelSource(spec, access.withMode(mode));
+    }
+
+    /** {@link #socketMode(Set)} from an octal string such as {@code "0660"}. */
+    public TunnelSource socketMode(String octal) {
+        return socketMode(SocketFiles.parseMode(octal));
+    }
+
+    /** The group of the exposed sockets (by name); by default the user's primary group. */
+    public TunnelSource socketGroup(String group) {
+        return new TunnelSource(spec, access.withGroup(group));
+    }
+
+    /**
+     * Connects, completes the TLS handshake (if configured) and the session handshake, then
+     * creates the exposed sockets; the Mono emits once they accept connections and fails if any
+     * step does, e.g. when a socket's directory is world-writable without the sticky bit.
      */
     public Mono<Tunnel> start() {
         if (spec.address() == null) {
             return Mono.error(new IllegalStateException("no destination address: call connect() first"));
         }
         return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forSource());
+            spec.tls() == null ? null : spec.tls().forSource(), access);
     }
 }

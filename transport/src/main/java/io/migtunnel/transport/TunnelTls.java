@@ -6,6 +6,7 @@ import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Set;
 import javax.net.ssl.SSLException;
 
 /**
@@ -32,14 +33,16 @@ public final class TunnelTls {
     private final Path caCertificate;
     private final SslContext serverContext;
     private final SslContext clientContext;
+    private final Set<String> allowSubjects;
 
     private TunnelTls(Path certificate, Path key, Path caCertificate, SslContext serverContext,
-                      SslContext clientContext) {
+                      SslContext clientContext, Set<String> allowSubjects) {
         this.certificate = certificate;
         this.key = key;
         this.caCertificate = caCertificate;
         this.serverContext = serverContext;
         this.clientContext = clientContext;
+        this.allowSubjects = Set.copyOf(allowSubjects);
     }
 
     /**
@@ -54,11 +57,33 @@ public final class TunnelTls {
         try {
             return new TunnelTls(certificate, key, caCertificate,
                 TlsContexts.server(certificate, key, caCertificate),
-                TlsContexts.client(certificate, key, caCertificate));
+                TlsContexts.client(certificate, key, caCertificate), Set.of());
         } catch (SSLException | RuntimeException e) {
             throw new IllegalArgumentException("cannot load TLS material (" + certificate + ", " + key + ", "
                 + caCertificate + "): " + rootMessage(e), e);
         }
+    }
+
+    /**
+     * On a destination, accept only sources whose certificate (signed by the CA) matches an
+     * entry: {@code DNS:name} matches a subjectAltName DNS name, ignoring case; any other entry
+     * must equal the subject DN exactly as RFC 2253 prints it (Java's
+     * {@code X500Principal.getName(RFC2253)}: e.g. {@code CN=src-host,O=Example}, no spaces after
+     * commas, most specific RDN first). Others get GOAWAY {@code REFUSED} naming their subject right
+     * after the handshake. Empty (the default): any certificate the CA signed. Ignored by a source.
+     */
+    public TunnelTls allowSubjects(Set<String> subjects) {
+        for (String s : subjects) {
+            if (s == null || s.isBlank()) {
+                throw new IllegalArgumentException("blank entry in allowSubjects");
+            }
+        }
+        return new TunnelTls(certificate, key, caCertificate, serverContext, clientContext, subjects);
+    }
+
+    /** The allow-list of {@link #allowSubjects}; empty when any certificate of the CA is accepted. */
+    public Set<String> allowedSubjects() {
+        return allowSubjects;
     }
 
     /** This host's certificate (chain), PEM. */
@@ -77,7 +102,7 @@ public final class TunnelTls {
     }
 
     TlsSettings forDestination() {
-        return new TlsSettings(serverContext);
+        return new TlsSettings(serverContext, allowSubjects);
     }
 
     TlsSettings forSource() {
@@ -101,6 +126,7 @@ public final class TunnelTls {
 
     @Override
     public String toString() {
-        return "TunnelTls{certificate=" + certificate + ", caCertificate=" + caCertificate + "}";
+        return "TunnelTls{certificate=" + certificate + ", caCertificate=" + caCertificate
+            + (allowSubjects.isEmpty() ? "" : ", allowSubjects=" + allowSubjects) + "}";
     }
 }

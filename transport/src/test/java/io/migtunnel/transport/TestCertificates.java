@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Throwaway EC P-256 certificates made with the {@code openssl} command, as README's "Security"
  * section describes: a CA with a destination and a source certificate, and an unrelated CA with a
- * source certificate of its own.
+ * source certificate of its own, and a second source certificate from the first CA.
  */
 final class TestCertificates {
     /** The DNS name in the destination's certificate; it has no IP address, so dialling 127.0.0.1 does not match. */
@@ -20,11 +20,15 @@ final class TestCertificates {
     final TunnelTls destination;
     final TunnelTls source;
     final TunnelTls sourceOfAnotherCa;
+    /** A second source certificate from the same CA: subject {@code CN=source2}, DNS source2.migtunnel.test. */
+    final TunnelTls secondSource;
 
-    private TestCertificates(TunnelTls destination, TunnelTls source, TunnelTls sourceOfAnotherCa) {
+    private TestCertificates(TunnelTls destination, TunnelTls source, TunnelTls sourceOfAnotherCa,
+                             TunnelTls secondSource) {
         this.destination = destination;
         this.source = source;
         this.sourceOfAnotherCa = sourceOfAnotherCa;
+        this.secondSource = secondSource;
     }
 
     static TestCertificates create(Path dir) throws Exception {
@@ -33,7 +37,8 @@ final class TestCertificates {
         return new TestCertificates(
             leaf(dir, "destination", ca, ca, "serverAuth", "DNS:" + DESTINATION_NAME),
             leaf(dir, "source", ca, ca, "clientAuth", "DNS:source.migtunnel.test"),
-            leaf(dir, "stranger", otherCa, ca, "clientAuth", "DNS:stranger.migtunnel.test"));
+            leaf(dir, "stranger", otherCa, ca, "clientAuth", "DNS:stranger.migtunnel.test"),
+            leaf(dir, "source2", ca, ca, "clientAuth", "DNS:source2.migtunnel.test"));
     }
 
     /** Writes NAME.key and NAME.crt, a self-signed CA; returns the certificate. */

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -75,6 +76,30 @@ class TunnelTlsTest {
         byte[] data = "still serving".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         assertThat(echoThrough(dir.resolve("good.sock"), data)).isEqualTo(data);
         assertThat(good.isDisposed()).isFalse();
+    }
+
+    @Test
+    void aCertificateOfTheCaThatIsNotAllowedIsRefusedNamingItsSubject() throws Exception {
+        UnixServer echo = track(UnixServer.echo(dir.resolve("echo.sock")));
+        Tunnel dest = bindDestination(certs.destination.allowSubjects(Set.of("CN=source")), echo.path());
+
+        assertThat(Refusals.of(sourceTo(dest, "second").tls(certs.secondSource), START_TIMEOUT))
+            .contains("REFUSED").contains("CN=source2").contains("not in tls-allow-subject");
+
+        track(sourceTo(dest, "allowed").tls(certs.source).start().block(START_TIMEOUT));
+        byte[] data = "allowed".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(echoThrough(dir.resolve("allowed.sock"), data)).isEqualTo(data);
+    }
+
+    @Test
+    void aSubjectAltNameDnsEntryAllowsACertificate() throws Exception {
+        UnixServer echo = track(UnixServer.echo(dir.resolve("echo.sock")));
+        Tunnel dest = bindDestination(certs.destination.allowSubjects(Set.of("DNS:Source2.migtunnel.test")), echo.path());
+
+        track(sourceTo(dest, "second").tls(certs.secondSource).start().block(START_TIMEOUT));
+        byte[] data = "by DNS name".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(echoThrough(dir.resolve("second.sock"), data)).isEqualTo(data);
+        assertThat(Refusals.of(sourceTo(dest, "first").tls(certs.source), START_TIMEOUT)).contains("CN=source ");
     }
 
     @Test

@@ -13,13 +13,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.tcp.TcpServer;
 
-/** A listening destination: one session per accepted source connection. */
+/**
+ * A listening destination: one session per accepted source connection, up to a limit. A
+ * connection beyond the limit, or whose certificate is not allowed, gets HELLO then GOAWAY
+ * {@code REFUSED} and is closed.
+ */
 public final class DestinationEndpoint implements Tunnel {
+    private static final Logger log = LoggerFactory.getLogger(DestinationEndpoint.class);
     private final DisposableServer server;
     private final Set<Session> sessions;
     private final Loops loops;
@@ -31,12 +39,19 @@ public final class DestinationEndpoint implements Tunnel {
         server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
     }
 
-    /** Binds and returns the running endpoint; {@code tls} null means plaintext. */
+    /**
+     * Binds and returns the running endpoint; {@code tls} null means plaintext; at most
+     * {@code maxSessions} sessions at once.
+     */
     public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
                                     reactor.netty.resources.LoopResources given, SessionListener listener,
-                                    TlsSettings tls) {
+                                    TlsSettings tls, int maxSessions) {
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException("maxSessions must be at least 1, got " + maxSessions);
+        }
         Loops loops = Loops.of(given, "migtunnel-dst");
         Set<Session> sessions = ConcurrentHashMap.newKeySet();
+        AtomicInteger admitted = new AtomicInteger();
         TcpServer tcp = TcpServer.create()
             .runOn(loops.resources())
             .bindAddress(() -> listen)
@@ -45,10 +60,31 @@ public final class DestinationEndpoint implements Tunnel {
         // With TLS, doOnConnection runs once the handshake has completed.
         return TlsSettings.secure(tcp, tls, config.handshakeTimeout())
             .doOnConnection(conn -> {
-                RouteAcceptor acceptor = new RouteAcceptor(routes, loops, conn.channel().eventLoop());
+                String refusal = tls == null ? null : PeerSubjects.refusal(conn.channel(), tls.allowSubjects());
+                boolean counted = false;
+                if (refusal == null) {
+                    counted = admitted.incrementAndGet() <= maxSessions;
+                    if (!counted) {
+                        admitted.decrementAndGet();
+                        refusal = "too many sessions: limit " + maxSessions;
+                        log.warn("refusing session from {}: {} (maxSessions)", conn.channel().remoteAddress(), refusal);
+                    }
+                } else {
+                    log.warn("refusing session from {}: {}", conn.channel().remoteAddress(), refusal);
+                }
+                RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(), loops,
+                    conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
+                if (!counted) {
+                    session.refuse(refusal);
+                    return;
+                }
                 sessions.add(session);
-                session.onClose().subscribe(null, e -> sessions.remove(session), () -> sessions.remove(session));
+                Runnable left = () -> {
+                    sessions.remove(session);
+                    admitted.decrementAndGet();
+                };
+                session.onClose().subscribe(null, e -> left.run(), left);
             })
             .handle((in, out) -> Mono.never())
             .bind()

@@ -49,9 +49,13 @@ public final class SourceEndpoint implements Tunnel {
         this.closed.subscribe(null, e -> { });
     }
 
-    /** Connects, waits for the handshakes, binds the exposed sockets; {@code tls} null means plaintext. */
+    /**
+     * Connects, waits for the handshakes, binds the exposed sockets with {@code access};
+     * {@code tls} null means plaintext.
+     */
     public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
-                                     LoopResources given, SessionListener listener, TlsSettings tls) {
+                                     LoopResources given, SessionListener listener, TlsSettings tls,
+                                     SocketAccess access) {
         Loops loops = Loops.of(given, "migtunnel-src");
         Sinks.One<Session> attached = Sinks.one();
         TcpClient client = TcpClient.newConnection()
@@ -67,8 +71,9 @@ public final class SourceEndpoint implements Tunnel {
             .connect()
             .flatMap(conn -> attached.asMono().flatMap(session -> session.ready()
                     .then(Flux.fromIterable(exposes.entrySet())
-                        .concatMap(e -> expose(session, e.getKey(), e.getValue(), loops))
+                        .concatMap(e -> expose(session, e.getKey(), e.getValue(), loops, access))
                         .collectList())
+                    .flatMap(servers -> unlessClosed(session, servers))
                     .<Tunnel>map(servers -> new SourceEndpoint(conn, session, servers, List.copyOf(exposes.values()),
                         loops, connect))
                     .doOnError(e -> {
@@ -79,7 +84,19 @@ public final class SourceEndpoint implements Tunnel {
             .doOnError(e -> loops.dispose());
     }
 
-    private static Mono<DisposableServer> expose(Session session, String name, Path socket, Loops loops) {
+    /**
+     * Fails (closing {@code servers}) when the session ended while they were being bound, e.g. the
+     * destination refused it with GOAWAY right after HELLO; the session's end is already signalled.
+     */
+    private static Mono<List<DisposableServer>> unlessClosed(Session session, List<DisposableServer> servers) {
+        Mono<List<DisposableServer>> ended = session.onClose()
+            .then(Mono.error(() -> new IllegalStateException("session closed while starting")));
+        return Mono.firstWithSignal(ended, Mono.just(servers))
+            .doOnError(e -> servers.forEach(DisposableServer::dispose));
+    }
+
+    private static Mono<DisposableServer> expose(Session session, String name, Path socket, Loops loops,
+                                                 SocketAccess access) {
         try {
             SocketFiles.prepareForBind(socket);
         } catch (IOException e) {
@@ -102,7 +119,20 @@ public final class SourceEndpoint implements Tunnel {
                 }))
             .handle((in, out) -> Mono.never())
             .bind()
-            .map(DisposableServer.class::cast);
+            .map(server -> protect(server, name, socket, access));
+    }
+
+    /** Right after bind: the socket gets its mode and group, or the server is closed. */
+    private static DisposableServer protect(DisposableServer server, String name, Path socket, SocketAccess access) {
+        try {
+            SocketFiles.protect(socket, access.mode(), access.group());
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.dispose();
+            SocketFiles.remove(socket);
+            throw new UncheckedIOException("cannot set the mode or group of '" + name + "' at " + socket + ": "
+                + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
+        }
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import reactor.netty.tcp.TcpClient;
@@ -13,10 +14,18 @@ import reactor.netty.tcp.TcpServer;
  * TLS for one role. Reactor Netty fires the connection callbacks only after the handshake, and
  * drops a peer that does not complete it within the handshake timeout. A source does not verify
  * that the destination's certificate names the address it dials (see {@code TunnelTls}).
+ *
+ * @param allowSubjects on a destination, the peer certificates allowed (see {@link PeerSubjects});
+ *                      empty: any the CA signed
  */
-public record TlsSettings(SslContext context) {
+public record TlsSettings(SslContext context, Set<String> allowSubjects) {
     public TlsSettings {
         Objects.requireNonNull(context);
+        allowSubjects = Set.copyOf(allowSubjects);
+    }
+
+    public TlsSettings(SslContext context) {
+        this(context, Set.of());
     }
 
     /** {@code server} with TLS, or unchanged when {@code tls} is null. */

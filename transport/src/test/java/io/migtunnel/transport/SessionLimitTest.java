@@ -1,0 +1,81 @@
+package io.migtunnel.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.migtunnel.transport.internal.DestinationEndpoint;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code maxSessions}: one source too many is refused with GOAWAY REFUSED; the others keep working. */
+@Timeout(60)
+class SessionLimitTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+    private final List<Tunnel> tunnels = new ArrayList<>();
+    private UnixServer echo;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (int i = tunnels.size() - 1; i >= 0; i--) {
+            tunnels.get(i).dispose();
+        }
+        echo.close();
+    }
+
+    @Test
+    void aSessionBeyondTheLimitIsRefusedAndTheOthersKeepWorking() throws Exception {
+        echo = UnixServer.echo(dir.resolve("echo.sock"));
+        Tunnel dest = track(TunnelDestination.create().route("echo", echo.path()).maxSessions(2).bind().block(TIMEOUT));
+        Tunnel first = track(source(dest, "first").start().block(TIMEOUT));
+        track(source(dest, "second").start().block(TIMEOUT));
+
+        assertThat(Refusals.of(source(dest, "third"), TIMEOUT))
+            .contains("REFUSED").contains("too many sessions: limit 2");
+        assertThat(echo(dir.resolve("first.sock"), "first")).isEqualTo("first");
+        assertThat(echo(dir.resolve("second.sock"), "second")).isEqualTo("second");
+
+        first.dispose(); // frees a slot
+        awaitSessions(dest, 1);
+        track(source(dest, "fourth").start().block(TIMEOUT));
+        assertThat(echo(dir.resolve("fourth.sock"), "fourth")).isEqualTo("fourth");
+        assertThat(((DestinationEndpoint) dest).sessions()).hasSize(2);
+    }
+
+    private TunnelSource source(Tunnel dest, String name) {
+        return TunnelSource.create()
+            .connect(new InetSocketAddress("127.0.0.1", dest.address().getPort()))
+            .expose("echo", dir.resolve(name + ".sock"));
+    }
+
+    private static void awaitSessions(Tunnel dest, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (((DestinationEndpoint) dest).sessions().size() != n) {
+            assertThat(System.nanoTime()).as("%d sessions within %s", n, TIMEOUT).isLessThan(deadline);
+            Thread.sleep(5); // polling interval of a condition wait
+        }
+    }
+
+    private static String echo(Path socket, String text) throws Exception {
+        try (SocketChannel ch = UnixClient.connect(socket)) {
+            UnixClient.writeAll(ch, text.getBytes(StandardCharsets.US_ASCII));
+            ch.shutdownOutput();
+            return new String(UnixClient.readToEnd(ch), StandardCharsets.US_ASCII);
+        }
+    }
+
+    private Tunnel track(Tunnel t) {
+        tunnels.add(t);
+        return t;
+    }
+}
