@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# nbd-throughput.sh - NBD copy throughput: direct vs socat vs migtunnel.
+# nbd-throughput.sh - NBD copy throughput: direct vs socat vs migtunnel (with/without metrics).
 #
 # Uses nbdcopy (libnbd >= 1.14) to write, then read, a random image that
 # qemu-nbd serves:
@@ -7,6 +7,7 @@
 #   b) socat:     nbdcopy -> socat UNIX->TCP(127.0.0.1) -> socat TCP->UNIX -> qemu-nbd
 #   c) migtunnel: nbdcopy -> migtunnel source --expose -> TCP(127.0.0.1)
 #                 -> migtunnel destination --route -> qemu-nbd
+#   m) migtunnel as c, with --metrics 127.0.0.1:0 on both roles (metrics overhead)
 # each with 1 NBD connection and with N connections (default 4, multi-conn).
 # Prints a Markdown table on stdout; progress and errors go to stderr.
 # See bench/README.md.
@@ -22,7 +23,8 @@ Usage: $0 [options]
   --warmup             one untimed write and read per cell before the timed ones (same for
                        every column), so long-running relays are measured warm
   --connections N      NBD connections for the multi-stream rows (default 4)
-  --columns LIST       columns to run, any of a,b,c (default a,b,c)
+  --columns LIST       columns to run, any of a,b,c,m (default a,b,c); m is c with
+                       --metrics 127.0.0.1:0 on both roles, reported with a c/m ratio
   --migtunnel CMD      migtunnel command (default: <repo>/bin/migtunnel)
   --timeout SEC        per-nbdcopy timeout (default 600)
   --startup-timeout SEC  deadline for servers/tunnel to come up (default 60)
@@ -102,13 +104,13 @@ size=$(numfmt --from=iec "$size_norm" 2>/dev/null) || die "bad --size: $size_arg
 check_uint --size "$size" 1048576
 (( size % 512 == 0 )) || die "--size must be a multiple of 512 bytes"
 
-run_a=0 run_b=0 run_c=0
+run_a=0 run_b=0 run_c=0 run_m=0
 IFS=', ' read -ra col_list <<<"$columns"
 for c in "${col_list[@]}"; do
     case $c in
-        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;;
+        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;; m) run_m=1 ;;
         abc) run_a=1 run_b=1 run_c=1 ;;
-        *) die "--columns: unknown column '$c' (use a, b, c)" ;;
+        *) die "--columns: unknown column '$c' (use a, b, c, m)" ;;
     esac
 done
 
@@ -120,9 +122,9 @@ for tool in nbdcopy qemu-nbd numfmt awk setsid timeout cmp; do
 done
 if (( run_b )); then command -v socat >/dev/null || die "socat not found in PATH"; fi
 
-# Column c: skipped (not failed) when the default bin/migtunnel is not built.
+# Columns c and m: skipped (not failed) when the default bin/migtunnel is not built.
 mt_skip_reason=
-if (( run_c )); then
+if (( run_c || run_m )); then
     if [[ $migtunnel == */* ]]; then
         [[ -f $migtunnel && -x $migtunnel ]] || mt_skip_reason="skipped: bin/migtunnel not built"
     else
@@ -267,6 +269,10 @@ fi
 
 # ---------------------------------------------------------------- measurement
 
+col_enabled() {
+    case $1 in a) (( run_a )) ;; b) (( run_b )) ;; c) (( run_c )) ;; m) (( run_m )) ;; *) return 1 ;; esac
+}
+
 # results[col,conns,op] = "best median" in MB/s, or a status word
 declare -A results=()
 declare -a verified=()
@@ -322,16 +328,19 @@ start_path() {
                 "UNIX-LISTEN:$sock,fork" "TCP:127.0.0.1:$port"
             wait_for "socat UNIX-LISTEN" "$bg_pid" is_socket "$sock" || return 1
             ;;
-        c)
+        c|m)
+            local -a extra=()
+            # m: both roles also serve /metrics on any free port (nothing scrapes it)
+            if [[ $col == m ]]; then extra=(--metrics 127.0.0.1:0); fi
             port=$(pick_port) || return 1
             sock="$workdir/migtunnel.sock"
             rm -f -- "$sock"
             start_bg "$workdir/migtunnel-destination.log" "$migtunnel" destination \
-                --listen "127.0.0.1:$port" --route "disk=$qsock" "${migtunnel_opts[@]}"
+                --listen "127.0.0.1:$port" --route "disk=$qsock" "${extra[@]}" "${migtunnel_opts[@]}"
             a_pid=$bg_pid
             wait_for "migtunnel destination" "$a_pid" tcp_listening "$port" || return 1
             start_bg "$workdir/migtunnel-source.log" "$migtunnel" source \
-                --connect "127.0.0.1:$port" --expose "disk=$sock" "${migtunnel_opts[@]}"
+                --connect "127.0.0.1:$port" --expose "disk=$sock" "${extra[@]}" "${migtunnel_opts[@]}"
             # the source creates the socket only once the tunnel session is up
             wait_for "migtunnel source" "$bg_pid" is_socket "$sock" || return 1
             kill -0 "$a_pid" 2>/dev/null || { log "migtunnel destination exited"; return 1; }
@@ -407,20 +416,17 @@ run_cell() {
 for n in 1 "$conns"; do
     if (( run_a )); then run_cell a "$n"; fi
     if (( run_b )); then run_cell b "$n"; fi
-    if (( run_c )); then
+    for col in c m; do
+        if ! col_enabled "$col"; then continue; fi
         if [[ -n $mt_skip_reason ]]; then
-            results[c,$n,write]=skipped results[c,$n,read]=skipped
+            results[$col,$n,write]=skipped results[$col,$n,read]=skipped
         else
-            run_cell c "$n"
+            run_cell "$col" "$n"
         fi
-    fi
+    done
 done
 
 # ---------------------------------------------------------------- report
-
-col_enabled() {
-    case $1 in a) (( run_a )) ;; b) (( run_b )) ;; c) (( run_c )) ;; *) return 1 ;; esac
-}
 
 cell() {   # cell COL N OP -> table text
     local v=${results[$1,$2,$3]:-}
@@ -458,19 +464,24 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs (load avg $l
      "$(socat -V 2>/dev/null | awk '/socat version/ {print "socat", $3; exit}');" \
      "image $size_arg ($size bytes) on $fs_type; MB/s = 10^6 bytes/s$repeat_note"
 echo
-echo "| streams | op | a: direct | b: socat | c: migtunnel | c/a | c/b |"
-echo "|--:|---|--:|--:|--:|--:|--:|"
+# column m and its c/m ratio only when m ran, so the usual table keeps its shape
+m_head='' m_rule=''
+if (( run_m )); then m_head=" m: migtunnel --metrics | c/m |" m_rule="--:|--:|"; fi
+echo "| streams | op | a: direct | b: socat | c: migtunnel | c/a | c/b |$m_head"
+echo "|--:|---|--:|--:|--:|--:|--:|$m_rule"
 for n in 1 "$conns"; do
     for op in write read; do
+        m_cells=
+        if (( run_m )); then m_cells=" $(cell m "$n" "$op") | $(ratio c m "$n" "$op") |"; fi
         echo "| $n | $op | $(cell a "$n" "$op") | $(cell b "$n" "$op") | $(cell c "$n" "$op")" \
-             "| $(ratio c a "$n" "$op") | $(ratio c b "$n" "$op") |"
+             "| $(ratio c a "$n" "$op") | $(ratio c b "$n" "$op") |$m_cells"
     done
 done
 echo
 if [[ ${#verified[@]} -gt 0 ]]; then
     echo "Read-back verified (cmp against source): ${verified[*]}."
 fi
-if (( run_c )) && [[ -n $mt_skip_reason ]]; then
+if (( run_c || run_m )) && [[ -n $mt_skip_reason ]]; then
     echo "migtunnel: $mt_skip_reason"
 fi
 

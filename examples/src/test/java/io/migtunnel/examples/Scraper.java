@@ -1,0 +1,72 @@
+package io.migtunnel.examples;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Reads a {@link io.migtunnel.metrics.MetricsServer} over HTTP the way Prometheus and a health probe would. */
+final class Scraper {
+    private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final int port;
+
+    Scraper(int port) {
+        this.port = port;
+    }
+
+    HttpResponse<String> get(String path) throws Exception {
+        URI uri = URI.create("http://127.0.0.1:" + port + path);
+        return HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of sample {@code name} with exactly {@code labels} in a fresh scrape, or NaN when absent. */
+    double sample(String name, Map<String, String> labels) throws Exception {
+        return sample(get("/metrics").body(), name, labels);
+    }
+
+    static double sample(String exposition, String name, Map<String, String> labels) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith("#") || !line.startsWith(name)) {
+                continue;
+            }
+            int brace = line.indexOf('{');
+            int space = line.lastIndexOf(' ');
+            String sampleName = brace >= 0 ? line.substring(0, brace) : line.substring(0, space);
+            if (!sampleName.equals(name)) {
+                continue;
+            }
+            Map<String, String> found = new HashMap<>();
+            if (brace >= 0) {
+                Matcher m = LABEL.matcher(line.substring(brace, line.lastIndexOf('}')));
+                while (m.find()) {
+                    found.put(m.group(1), m.group(2));
+                }
+            }
+            if (found.equals(labels)) {
+                return Double.parseDouble(line.substring(space + 1));
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** Scrapes until {@code sample} satisfies {@code condition} or {@code timeout} passes; returns the last value. */
+    double awaitSample(String name, Map<String, String> labels, Predicate<Double> condition, Duration timeout)
+        throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        double value = sample(name, labels);
+        while (!condition.test(value) && System.nanoTime() < deadline) {
+            Thread.sleep(10); // polling interval of a condition wait
+            value = sample(name, labels);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,83 @@
+package io.migtunnel.examples;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Blocking UNIX-socket helpers for tests: an echo server and a client that echoes a payload through it. */
+final class UnixSockets {
+    private UnixSockets() {
+    }
+
+    /** An echo server on {@code path}: echoes every byte, shuts its output after EOF. Closing it stops accepting. */
+    static ServerSocketChannel echoServer(Path path) throws IOException {
+        Files.deleteIfExists(path);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Thread acceptor = new Thread(() -> {
+            while (server.isOpen()) {
+                try {
+                    SocketChannel ch = server.accept();
+                    Thread t = new Thread(() -> echo(ch), "echo-" + path.getFileName());
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }, "echo-accept-" + path.getFileName());
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return server;
+    }
+
+    private static void echo(SocketChannel ch) {
+        try (ch) {
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (ch.read(buf) >= 0) {
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                buf.clear();
+            }
+            ch.shutdownOutput();
+        } catch (IOException e) {
+            // the test sees the failure as missing bytes
+        }
+    }
+
+    /** Connects to {@code path}, writes {@code data} then half-closes, and returns everything read until EOF. */
+    static byte[] roundTrip(Path path, byte[] data) throws Exception {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(path));
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    ByteBuffer buf = ByteBuffer.wrap(data);
+                    while (buf.hasRemaining()) {
+                        ch.write(buf);
+                    }
+                    ch.shutdownOutput();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (ch.read(buf) >= 0) {
+                out.write(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+            writer.get(30, TimeUnit.SECONDS);
+            return out.toByteArray();
+        }
+    }
+}
