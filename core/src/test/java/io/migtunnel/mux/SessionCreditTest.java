@@ -29,10 +29,12 @@ import reactor.core.publisher.BaseSubscriber;
 
 /**
  * The session alone, driven frame by frame through an in-memory sink: credit is returned only for
- * bytes the local consumer has requested, and only in half-window steps.
+ * bytes the local consumer has requested, and only in half-window steps; streams beyond the
+ * limit are refused one by one, and hold no memory.
  */
 class SessionCreditTest {
     private static final int WINDOW = 65536;
+    private static final int MAX_STREAMS = 8;
     private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
     private DefaultEventExecutor loop;
     private CapturingSink sink;
@@ -87,8 +89,8 @@ class SessionCreditTest {
     void start() throws Exception {
         loop = new DefaultEventExecutor();
         sink = new CapturingSink();
-        session = new Session(false, SessionConfig.defaults().withStreamWindow(WINDOW), sink, loop, accepted::add,
-            SessionListener.NONE);
+        session = new Session(false, SessionConfig.defaults().withStreamWindow(WINDOW)
+            .withMaxConcurrentStreams(MAX_STREAMS), sink, loop, accepted::add, SessionListener.NONE);
         onLoop(() -> {
             session.start();
             return null;
@@ -210,5 +212,28 @@ class SessionCreditTest {
         assertThat(onLoop(session::bufferedBytes)).as("buffers released on failure").isZero();
         assertThat(session.onClose().onErrorResume(e -> reactor.core.publisher.Mono.empty())
             .block(Duration.ofSeconds(5))).isNull();
+    }
+
+    @Test
+    void openingStreamsPastTheLimitGetsRefusalsNotMemory() throws Exception {
+        // Stream 1 is open already; the peer opens 1,000 more, each followed by 4 KiB of DATA.
+        int refusedExpected = 0;
+        for (int i = 0; i < 1000; i++) {
+            int id = 3 + 2 * i;
+            feed(Unpooled.wrappedBuffer(OpenFrameCodec.encode(alloc, id, "disk"),
+                DataFrameCodec.encode(alloc, id, false, Unpooled.wrappedBuffer(new byte[4096]))));
+            refusedExpected += i + 1 >= MAX_STREAMS ? 1 : 0;
+        }
+        List<Frame> out = frames();
+        long refused = out.stream().filter(f -> f.type() == FrameType.RESET
+            && io.migtunnel.protocol.ResetFrameCodec.code(f.payload()) == ErrorCode.REFUSED.code()).count();
+        boolean goAway = out.stream().anyMatch(f -> f.type() == FrameType.GOAWAY);
+        out.forEach(Frame::release);
+        assertThat(refused).as("one RESET REFUSED per stream beyond the limit").isEqualTo(refusedExpected);
+        assertThat(goAway).as("refusing streams is not a connection error").isFalse();
+        assertThat(onLoop(session::activeStreams)).isEqualTo(MAX_STREAMS);
+        assertThat(onLoop(session::bufferedBytes)).as("only admitted streams hold data")
+            .isEqualTo((long) (MAX_STREAMS - 1) * 4096);
+        assertThat(onLoop(() -> sink.closed)).isFalse();
     }
 }
