@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# nbd-throughput.sh - NBD copy throughput: direct vs socat vs migtunnel (with/without metrics).
+# nbd-throughput.sh - NBD copy throughput: direct vs socat vs migtunnel (with/without
+# metrics, with mutual TLS) vs ssh -L.
 #
 # Uses nbdcopy (libnbd >= 1.14) to write, then read, a random image that
 # qemu-nbd serves:
@@ -8,6 +9,9 @@
 #   c) migtunnel: nbdcopy -> migtunnel source --expose -> TCP(127.0.0.1)
 #                 -> migtunnel destination --route -> qemu-nbd
 #   m) migtunnel as c, with --metrics 127.0.0.1:0 on both roles (metrics overhead)
+#   t) migtunnel as c, with mutual TLS 1.3 (throwaway EC P-256 CA and certificates)
+#   s) ssh -L:    nbdcopy -> ssh -L UNIX->UNIX over one OpenSSH connection
+#                 (aes128-gcm@openssh.com) to a throwaway loopback sshd -> qemu-nbd
 # each with 1 NBD connection and with N connections (default 4, multi-conn).
 # Prints a Markdown table on stdout; progress and errors go to stderr.
 # See bench/README.md.
@@ -23,8 +27,10 @@ Usage: $0 [options]
   --warmup             one untimed write and read per cell before the timed ones (same for
                        every column), so long-running relays are measured warm
   --connections N      NBD connections for the multi-stream rows (default 4)
-  --columns LIST       columns to run, any of a,b,c,m (default a,b,c); m is c with
-                       --metrics 127.0.0.1:0 on both roles, reported with a c/m ratio
+  --columns LIST       columns to run, any of a,b,c,m,t,s (default a,b,c); m is c with
+                       --metrics 127.0.0.1:0 on both roles, reported with a c/m ratio;
+                       t is c with mutual TLS, s is ssh -L to a loopback sshd; t/s and
+                       t/c ratios are shown when their columns ran
   --migtunnel CMD      migtunnel command (default: <repo>/bin/migtunnel)
   --timeout SEC        per-nbdcopy timeout (default 600)
   --startup-timeout SEC  deadline for servers/tunnel to come up (default 60)
@@ -104,13 +110,13 @@ size=$(numfmt --from=iec "$size_norm" 2>/dev/null) || die "bad --size: $size_arg
 check_uint --size "$size" 1048576
 (( size % 512 == 0 )) || die "--size must be a multiple of 512 bytes"
 
-run_a=0 run_b=0 run_c=0 run_m=0
+run_a=0 run_b=0 run_c=0 run_m=0 run_t=0 run_s=0
 IFS=', ' read -ra col_list <<<"$columns"
 for c in "${col_list[@]}"; do
     case $c in
-        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;; m) run_m=1 ;;
+        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;; m) run_m=1 ;; t) run_t=1 ;; s) run_s=1 ;;
         abc) run_a=1 run_b=1 run_c=1 ;;
-        *) die "--columns: unknown column '$c' (use a, b, c, m)" ;;
+        *) die "--columns: unknown column '$c' (use a, b, c, m, t, s)" ;;
     esac
 done
 
@@ -121,10 +127,31 @@ for tool in nbdcopy qemu-nbd numfmt awk setsid timeout cmp; do
     command -v "$tool" >/dev/null || die "$tool not found in PATH"
 done
 if (( run_b )); then command -v socat >/dev/null || die "socat not found in PATH"; fi
+if (( run_t )); then command -v openssl >/dev/null || die "openssl not found in PATH (needed for column t)"; fi
 
-# Columns c and m: skipped (not failed) when the default bin/migtunnel is not built.
+# Column s needs OpenSSH's server; install it (Debian/Ubuntu) when it is missing.
+sshd_bin=/usr/sbin/sshd
+if (( run_s )); then
+    if [[ ! -x $sshd_bin ]]; then
+        command -v apt-get >/dev/null || die "$sshd_bin missing and no apt-get to install openssh-server"
+        log "$sshd_bin missing: installing openssh-server"
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server >&2; then
+            apt-get update -q >&2 || die "apt-get update failed"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server >&2 \
+                || die "apt-get install openssh-server failed"
+        fi
+        [[ -x $sshd_bin ]] || die "$sshd_bin still missing after installing openssh-server"
+    fi
+    for tool in ssh ssh-keygen; do
+        command -v "$tool" >/dev/null || die "$tool not found in PATH (needed for column s)"
+    done
+    # sshd refuses to start without its privilege separation directory
+    if [[ ! -d /run/sshd ]]; then mkdir -m 0755 /run/sshd || die "cannot create /run/sshd"; fi
+fi
+
+# Columns c, m and t: skipped (not failed) when the default bin/migtunnel is not built.
 mt_skip_reason=
-if (( run_c || run_m )); then
+if (( run_c || run_m || run_t )); then
     if [[ $migtunnel == */* ]]; then
         [[ -f $migtunnel && -x $migtunnel ]] || mt_skip_reason="skipped: bin/migtunnel not built"
     else
@@ -267,10 +294,50 @@ else
 fi
 [[ $(stat -c %s "$src") -eq $size ]] || die "failed to create $src"
 
+# Column t: a throwaway CA plus destination and source certificates (EC P-256,
+# PKCS#8 keys), as in README.md's Security section.
+tlsdir="$workdir/tls"
+if (( run_t )) && [[ -z $mt_skip_reason ]]; then
+    log "creating throwaway TLS CA and certificates in $tlsdir"
+    mkdir -p "$tlsdir"
+    (
+        cd "$tlsdir"
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
+        openssl req -x509 -new -key ca.key -subj /CN=nbdbench-ca -days 2 \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out ca.crt
+        for role in dst:serverAuth src:clientAuth; do
+            name=${role%%:*} usage=${role#*:}
+            openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key" 2>/dev/null
+            openssl req -new -key "$name.key" -subj "/CN=$name" -out "$name.csr"
+            printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=%s\n' "$usage" >"$name.ext"
+            openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile "$name.ext" -out "$name.crt" 2>/dev/null
+        done
+    ) >&2 || die "failed to create TLS certificates"
+fi
+
+# Column s: throwaway sshd host key and client key; root's authorized key is
+# read from the work dir only.
+sshdir="$workdir/ssh"
+if (( run_s )); then
+    log "creating throwaway ssh host and client keys in $sshdir"
+    mkdir -m 0700 "$sshdir"
+    ssh-keygen -q -t ed25519 -N '' -C nbdbench-host -f "$sshdir/host_key" </dev/null >&2 \
+        || die "ssh-keygen (host key) failed"
+    ssh-keygen -q -t ed25519 -N '' -C nbdbench-client -f "$sshdir/client_key" </dev/null >&2 \
+        || die "ssh-keygen (client key) failed"
+    cp -- "$sshdir/client_key.pub" "$sshdir/authorized_keys"
+    chmod 0600 "$sshdir/authorized_keys"
+fi
+tls_provider=
+
 # ---------------------------------------------------------------- measurement
 
 col_enabled() {
-    case $1 in a) (( run_a )) ;; b) (( run_b )) ;; c) (( run_c )) ;; m) (( run_m )) ;; *) return 1 ;; esac
+    case $1 in
+        a) (( run_a )) ;; b) (( run_b )) ;; c) (( run_c )) ;; m) (( run_m )) ;;
+        t) (( run_t )) ;; s) (( run_s )) ;; *) return 1 ;;
+    esac
 }
 
 # results[col,conns,op] = "best median" in MB/s, or a status word
@@ -328,22 +395,64 @@ start_path() {
                 "UNIX-LISTEN:$sock,fork" "TCP:127.0.0.1:$port"
             wait_for "socat UNIX-LISTEN" "$bg_pid" is_socket "$sock" || return 1
             ;;
-        c|m)
-            local -a extra=()
+        c|m|t)
+            local -a extra=() dst_extra=() src_extra=()
             # m: both roles also serve /metrics on any free port (nothing scrapes it)
             if [[ $col == m ]]; then extra=(--metrics 127.0.0.1:0); fi
+            # t: mutual TLS 1.3 with the throwaway certificates
+            if [[ $col == t ]]; then
+                dst_extra=(--tls-cert "$tlsdir/dst.crt" --tls-key "$tlsdir/dst.key" --tls-ca "$tlsdir/ca.crt")
+                src_extra=(--tls-cert "$tlsdir/src.crt" --tls-key "$tlsdir/src.key" --tls-ca "$tlsdir/ca.crt")
+            fi
             port=$(pick_port) || return 1
             sock="$workdir/migtunnel.sock"
             rm -f -- "$sock"
             start_bg "$workdir/migtunnel-destination.log" "$migtunnel" destination \
-                --listen "127.0.0.1:$port" --route "disk=$qsock" "${extra[@]}" "${migtunnel_opts[@]}"
+                --listen "127.0.0.1:$port" --route "disk=$qsock" "${extra[@]}" "${dst_extra[@]}" \
+                "${migtunnel_opts[@]}"
             a_pid=$bg_pid
             wait_for "migtunnel destination" "$a_pid" tcp_listening "$port" || return 1
             start_bg "$workdir/migtunnel-source.log" "$migtunnel" source \
-                --connect "127.0.0.1:$port" --expose "disk=$sock" "${extra[@]}" "${migtunnel_opts[@]}"
+                --connect "127.0.0.1:$port" --expose "disk=$sock" "${extra[@]}" "${src_extra[@]}" \
+                "${migtunnel_opts[@]}"
             # the source creates the socket only once the tunnel session is up
             wait_for "migtunnel source" "$bg_pid" is_socket "$sock" || return 1
             kill -0 "$a_pid" 2>/dev/null || { log "migtunnel destination exited"; return 1; }
+            if [[ $col == t && -z $tls_provider ]]; then
+                tls_provider=$(sed -n 's/.*TLS provider: //p' "$workdir/migtunnel-destination.log" | head -n1)
+                log "TLS provider: ${tls_provider:-? (not logged)}"
+            fi
+            ;;
+        s)
+            # A fresh sshd per cell (own config, keys and authorized_keys in the
+            # work dir; StrictModes off because /tmp is world-writable), then one
+            # ssh connection forwarding the exposed UNIX socket to qemu-nbd's.
+            port=$(pick_port) || return 1
+            sock="$workdir/ssh.sock"
+            rm -f -- "$sock"
+            cat >"$sshdir/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$port
+HostKey $sshdir/host_key
+AuthorizedKeysFile $sshdir/authorized_keys
+PidFile $sshdir/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+StrictModes no
+AllowStreamLocalForwarding yes
+StreamLocalBindUnlink yes
+Ciphers aes128-gcm@openssh.com
+EOF
+            start_bg "$workdir/sshd.log" "$sshd_bin" -D -e -f "$sshdir/sshd_config"
+            wait_for "sshd" "$bg_pid" tcp_listening "$port" || return 1
+            start_bg "$workdir/ssh.log" ssh -N -F /dev/null \
+                -o BatchMode=yes -o IdentitiesOnly=yes -o ExitOnForwardFailure=yes \
+                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+                -o Ciphers=aes128-gcm@openssh.com -o StreamLocalBindUnlink=yes \
+                -i "$sshdir/client_key" -p "$port" -L "$sock:$qsock" root@127.0.0.1
+            wait_for "ssh -L" "$bg_pid" is_socket "$sock" || return 1
             ;;
     esac
 }
@@ -416,7 +525,7 @@ run_cell() {
 for n in 1 "$conns"; do
     if (( run_a )); then run_cell a "$n"; fi
     if (( run_b )); then run_cell b "$n"; fi
-    for col in c m; do
+    for col in c m t; do
         if ! col_enabled "$col"; then continue; fi
         if [[ -n $mt_skip_reason ]]; then
             results[$col,$n,write]=skipped results[$col,$n,read]=skipped
@@ -424,6 +533,7 @@ for n in 1 "$conns"; do
             run_cell "$col" "$n"
         fi
     done
+    if (( run_s )); then run_cell s "$n"; fi
 done
 
 # ---------------------------------------------------------------- report
@@ -447,6 +557,11 @@ ratio() {  # ratio COL1 COL2 N OP -> best(COL1)/best(COL2)
 }
 
 fs_type=$(df -P -T "$workdir" | awk 'NR==2 {print $2}')
+extra_versions=
+if (( run_t )) && [[ -n $tls_provider ]]; then extra_versions+=", migtunnel TLS provider $tls_provider"; fi
+if (( run_s )); then
+    extra_versions+=", $(ssh -V 2>&1 | awk -F', ' '{print $1; exit}') (aes128-gcm@openssh.com)"
+fi
 repeat_note=
 if (( repeat > 1 )); then repeat_note="; best of $repeat runs (median in parentheses)"; fi
 if (( warmup )); then repeat_note="$repeat_note; after one untimed warm-up write and read per cell"; fi
@@ -461,18 +576,27 @@ echo
 load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs (load avg $load_start at start, $load_end at end);" \
      "$(nbdcopy --version | head -n1), $(qemu-nbd --version | head -n1 | awk '{print $1, $2}')," \
-     "$(socat -V 2>/dev/null | awk '/socat version/ {print "socat", $3; exit}');" \
+     "$(socat -V 2>/dev/null | awk '/socat version/ {print "socat", $3; exit}')$extra_versions;" \
      "image $size_arg ($size bytes) on $fs_type; MB/s = 10^6 bytes/s$repeat_note"
 echo
 # column m and its c/m ratio only when m ran, so the usual table keeps its shape
 m_head='' m_rule=''
 if (( run_m )); then m_head=" m: migtunnel --metrics | c/m |" m_rule="--:|--:|"; fi
+# likewise t, s and their ratios (t/s, t/c) only when their columns ran
+if (( run_t )); then m_head+=" t: migtunnel TLS |" m_rule+="--:|"; fi
+if (( run_s )); then m_head+=" s: ssh -L |" m_rule+="--:|"; fi
+if (( run_t && run_s )); then m_head+=" t/s |" m_rule+="--:|"; fi
+if (( run_t && run_c )); then m_head+=" t/c |" m_rule+="--:|"; fi
 echo "| streams | op | a: direct | b: socat | c: migtunnel | c/a | c/b |$m_head"
 echo "|--:|---|--:|--:|--:|--:|--:|$m_rule"
 for n in 1 "$conns"; do
     for op in write read; do
         m_cells=
         if (( run_m )); then m_cells=" $(cell m "$n" "$op") | $(ratio c m "$n" "$op") |"; fi
+        if (( run_t )); then m_cells+=" $(cell t "$n" "$op") |"; fi
+        if (( run_s )); then m_cells+=" $(cell s "$n" "$op") |"; fi
+        if (( run_t && run_s )); then m_cells+=" $(ratio t s "$n" "$op") |"; fi
+        if (( run_t && run_c )); then m_cells+=" $(ratio t c "$n" "$op") |"; fi
         echo "| $n | $op | $(cell a "$n" "$op") | $(cell b "$n" "$op") | $(cell c "$n" "$op")" \
              "| $(ratio c a "$n" "$op") | $(ratio c b "$n" "$op") |$m_cells"
     done
@@ -481,7 +605,7 @@ echo
 if [[ ${#verified[@]} -gt 0 ]]; then
     echo "Read-back verified (cmp against source): ${verified[*]}."
 fi
-if (( run_c || run_m )) && [[ -n $mt_skip_reason ]]; then
+if (( run_c || run_m || run_t )) && [[ -n $mt_skip_reason ]]; then
     echo "migtunnel: $mt_skip_reason"
 fi
 
