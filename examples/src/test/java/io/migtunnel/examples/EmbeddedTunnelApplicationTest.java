@@ -1,5 +1,8 @@
 package io.migtunnel.examples;
 
+import io.migtunnel.metrics.Scraper;
+import io.migtunnel.metrics.UnixSockets;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;

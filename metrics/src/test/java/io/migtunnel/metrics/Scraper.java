@@ -13,28 +13,32 @@ import java.util.regex.Pattern;
 import reactor.netty.DisposableServer;
 
 /** Reads a {@link MetricsServer} over HTTP the way Prometheus and a health probe would. */
-final class Scraper {
+public final class Scraper {
     private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private final DisposableServer server;
+    private final int port;
 
-    Scraper(DisposableServer server) {
-        this.server = server;
+    public Scraper(DisposableServer server) {
+        this(server.port());
     }
 
-    HttpResponse<String> get(String path) throws Exception {
-        URI uri = URI.create("http://127.0.0.1:" + server.port() + path);
+    public Scraper(int port) {
+        this.port = port;
+    }
+
+    public HttpResponse<String> get(String path) throws Exception {
+        URI uri = URI.create("http://127.0.0.1:" + port + path);
         return HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
             HttpResponse.BodyHandlers.ofString());
     }
 
     /** The value of sample {@code name} with exactly {@code labels} in a fresh scrape, or NaN when absent. */
-    double sample(String name, Map<String, String> labels) throws Exception {
+    public double sample(String name, Map<String, String> labels) throws Exception {
         return sample(get("/metrics").body(), name, labels);
     }
 
-    static double sample(String exposition, String name, Map<String, String> labels) {
+    public static double sample(String exposition, String name, Map<String, String> labels) {
         for (String line : exposition.split("\n")) {
             if (line.startsWith("#") || !line.startsWith(name)) {
                 continue;
@@ -60,7 +64,7 @@ final class Scraper {
     }
 
     /** Scrapes until {@code sample} satisfies {@code condition} or {@code timeout} passes; returns the last value. */
-    double awaitSample(String name, Map<String, String> labels, Predicate<Double> condition, Duration timeout)
+    public double awaitSample(String name, Map<String, String> labels, Predicate<Double> condition, Duration timeout)
         throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         double value = sample(name, labels);
@@ -72,7 +76,7 @@ final class Scraper {
     }
 
     /** Requests {@code path} until its status is {@code status} or {@code timeout} passes; returns the last response. */
-    HttpResponse<String> awaitStatus(String path, int status, Duration timeout) throws Exception {
+    public HttpResponse<String> awaitStatus(String path, int status, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpResponse<String> response = get(path);
         while (response.statusCode() != status && System.nanoTime() < deadline) {

@@ -13,12 +13,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Blocking UNIX-socket helpers for tests: an echo server and a client that echoes a payload through it. */
-final class UnixSockets {
+public final class UnixSockets {
     private UnixSockets() {
     }
 
     /** An echo server on {@code path}: echoes every byte, shuts its output after EOF. Closing it stops accepting. */
-    static ServerSocketChannel echoServer(Path path) throws IOException {
+    public static ServerSocketChannel echoServer(Path path) throws IOException {
         Files.deleteIfExists(path);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
@@ -56,7 +56,7 @@ final class UnixSockets {
     }
 
     /** Connects to {@code path}, writes {@code data} then half-closes, and returns everything read until EOF. */
-    static byte[] roundTrip(Path path, byte[] data) throws Exception {
+    public static byte[] roundTrip(Path path, byte[] data) throws Exception {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(path));
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
