@@ -62,7 +62,6 @@ public final class Session {
     private ScheduledFuture<?> handshakeTimer;
     private final Sinks.Empty<Void> ready = Sinks.empty();
     private final Sinks.Empty<Void> closedSink = Sinks.empty();
-    private Throwable closeCause;
 
     /**
      * @param client   whether this side connected (opens odd stream ids) rather than listened
@@ -526,7 +525,6 @@ public final class Session {
             return;
         }
         closed = true;
-        closeCause = cause;
         if (keepalive != null) {
             keepalive.cancel(false);
         }
@@ -548,11 +546,6 @@ public final class Session {
         } else {
             closedSink.tryEmitError(cause);
         }
-    }
-
-    /** Why the session closed, or null while open or after a clean close. */
-    public Throwable closeCause() {
-        return closeCause;
     }
 
     private void write(ByteBuf bytes) {

@@ -11,7 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.util.AttributeKey;
 import reactor.netty.Connection;
 import reactor.netty.NettyPipeline;
 
@@ -39,9 +38,6 @@ public final class SessionChannels {
         0, PooledByteBufAllocator.defaultNumDirectArena(), 8192, 11,
         PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(), true);
 
-    /** The session living on a tunnel channel. */
-    public static final AttributeKey<Session> SESSION = AttributeKey.valueOf("migtunnel.session");
-
     private static final String CODEC = "migtunnel.frames";
 
     private SessionChannels() {
@@ -57,7 +53,6 @@ public final class SessionChannels {
         Session session = new Session(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
             SessionListener.all(new LoggingListener(String.valueOf(ch.remoteAddress())), listener));
         addCodec(ch, new FrameCodecHandler(session));
-        ch.attr(SESSION).set(session);
         session.start();
         ch.config().setAutoRead(true); // channels start with auto-read off so no byte precedes the codec
         return session;
