@@ -37,58 +37,14 @@ class SessionCreditTest {
     private static final int MAX_STREAMS = 8;
     private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
     private DefaultEventExecutor loop;
-    private CapturingSink sink;
+    private RecordingSink sink;
     private Session session;
     private final List<MuxStream> accepted = new ArrayList<>();
-
-    /** Records what the session writes, decoded back into frames. */
-    private final class CapturingSink implements FrameSink {
-        final ByteBuf written = Unpooled.buffer();
-        boolean closed;
-
-        @Override
-        public ByteBufAllocator alloc() {
-            return alloc;
-        }
-
-        @Override
-        public void write(ByteBuf bytes) {
-            written.writeBytes(bytes);
-            bytes.release();
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public boolean isWritable() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-        }
-
-        /** Frames written since the last call, payloads copied out and released. */
-        List<Frame> drain() {
-            List<Frame> frames = new ArrayList<>();
-            Frame f;
-            while ((f = FrameDecoder.decode(written, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                ByteBuf copy = Unpooled.copiedBuffer(f.payload());
-                f.release();
-                frames.add(new Frame(f.type(), f.flags(), f.streamId(), copy));
-            }
-            written.discardReadBytes();
-            return frames;
-        }
-    }
 
     @BeforeEach
     void start() throws Exception {
         loop = new DefaultEventExecutor();
-        sink = new CapturingSink();
+        sink = new RecordingSink();
         session = new Session(false, SessionConfig.defaults().withStreamWindow(WINDOW)
             .withMaxConcurrentStreams(MAX_STREAMS), sink, loop, accepted::add, SessionListener.NONE);
         onLoop(() -> {

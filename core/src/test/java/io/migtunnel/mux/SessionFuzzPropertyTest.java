@@ -111,19 +111,17 @@ class SessionFuzzPropertyTest {
     }
 
     /** A session with a sink that records its output, and an acceptor that accepts, resets or ignores. */
-    private static final class Harness implements FrameSink, StreamAcceptor {
+    private static final class Harness implements StreamAcceptor {
         final Session session;
-        final ByteBuf written = Unpooled.buffer();
+        final RecordingSink sink = new RecordingSink();
         final List<Consumer> consumers = new ArrayList<>();
         final AtomicBoolean closedSignal = new AtomicBoolean();
-        boolean sinkClosed;
-        boolean writeAfterClose;
         boolean goAwayReceived;
 
         Harness(boolean client) {
             SessionConfig config = SessionConfig.defaults().withStreamWindow(WINDOW).withMaxFramePayload(MAX_FRAME)
                 .withMaxConcurrentStreams(4).withHandshakeTimeout(Duration.ofMinutes(5));
-            session = new Session(client, config, this, loop, this, SessionListener.NONE);
+            session = new Session(client, config, sink, loop, this, SessionListener.NONE);
             session.onClose().subscribe(null, e -> closedSignal.set(true), () -> closedSignal.set(true));
             session.start();
         }
@@ -156,15 +154,15 @@ class SessionFuzzPropertyTest {
         String check() {
             List<FrameType> out = new ArrayList<>();
             Frame f;
-            ByteBuf copy = written.duplicate();
+            ByteBuf copy = sink.written.duplicate();
             while ((f = FrameDecoder.decode(copy, Limits.MAX_FRAME_PAYLOAD)) != null) { // throws if malformed
                 out.add(f.type());
                 f.release();
             }
             assertThat(copy.readableBytes()).as("a partial frame written").isZero();
             assertThat(out).as("output starts with HELLO").first().isEqualTo(FrameType.HELLO);
-            assertThat(writeAfterClose).as("write after the sink closed").isFalse();
-            assertThat(sinkClosed).as("sink closed iff the session closed").isEqualTo(closedSignal.get());
+            assertThat(sink.writeAfterClose).as("write after the sink closed").isFalse();
+            assertThat(sink.closed).as("sink closed iff the session closed").isEqualTo(closedSignal.get());
             if (closedSignal.get()) {
                 assertThat(out.contains(FrameType.GOAWAY) || goAwayReceived)
                     .as("closed with a GOAWAY sent or received; wrote %s", out).isTrue();
@@ -174,7 +172,7 @@ class SessionFuzzPropertyTest {
         }
 
         Void releaseOutput() {
-            written.release();
+            sink.written.release();
             return null;
         }
 
@@ -190,34 +188,6 @@ class SessionFuzzPropertyTest {
                 }
                 default -> { } // left pending: its buffered DATA must be released on close
             }
-        }
-
-        @Override
-        public ByteBufAllocator alloc() {
-            return ALLOC;
-        }
-
-        @Override
-        public void write(ByteBuf bytes) {
-            if (sinkClosed) {
-                writeAfterClose = true;
-            }
-            written.writeBytes(bytes);
-            bytes.release();
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public boolean isWritable() {
-            return true;
-        }
-
-        @Override
-        public void close() {
-            sinkClosed = true;
         }
     }
 

@@ -1,0 +1,59 @@
+package io.migtunnel.mux;
+
+import io.migtunnel.protocol.Frame;
+import io.migtunnel.protocol.FrameDecoder;
+import io.migtunnel.protocol.Limits;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A {@link FrameSink} that keeps every byte a session writes, for tests that read it back as frames. */
+final class RecordingSink implements FrameSink {
+    /** Everything written, in order; the test releases it. */
+    final ByteBuf written = Unpooled.buffer();
+    boolean closed;
+    boolean writeAfterClose;
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return ByteBufAllocator.DEFAULT;
+    }
+
+    @Override
+    public void write(ByteBuf bytes) {
+        if (closed) {
+            writeAfterClose = true;
+        }
+        written.writeBytes(bytes);
+        bytes.release();
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public boolean isWritable() {
+        return true;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** Frames written since the last call, payloads copied out (the caller releases them). */
+    List<Frame> drain() {
+        List<Frame> frames = new ArrayList<>();
+        Frame f;
+        while ((f = FrameDecoder.decode(written, Limits.MAX_FRAME_PAYLOAD)) != null) {
+            ByteBuf copy = Unpooled.copiedBuffer(f.payload());
+            f.release();
+            frames.add(new Frame(f.type(), f.flags(), f.streamId(), copy));
+        }
+        written.discardReadBytes();
+        return frames;
+    }
+}
