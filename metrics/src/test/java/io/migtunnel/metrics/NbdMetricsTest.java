@@ -1,5 +1,7 @@
 package io.migtunnel.metrics;
 
+import io.migtunnel.testing.ExternalProcesses;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -16,8 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,38 +33,23 @@ class NbdMetricsTest {
     @TempDir
     Path dir;
     private final List<AutoCloseable> toClose = new ArrayList<>();
-    private final List<Process> processes = new ArrayList<>();
+    private ExternalProcesses processes;
+
+    @BeforeEach
+    void processes() {
+        processes = new ExternalProcesses(dir);
+    }
 
     @AfterEach
     void stop() throws Exception {
-        processes.forEach(Process::destroyForcibly);
+        processes.close();
         for (int i = toClose.size() - 1; i >= 0; i--) {
             toClose.get(i).close();
         }
     }
 
-    private static boolean onPath(String bin) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (Files.isExecutable(Path.of(d, bin))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private Process run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-            .redirectOutput(dir.resolve(Path.of(cmd[0]).getFileName() + "-" + processes.size() + ".log").toFile())
-            .start();
-        processes.add(p);
-        return p;
-    }
-
     private void nbdcopy(String from, String to) throws Exception {
-        Process p = run("nbdcopy", "-C", "1", "-T", "1", from, to);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("nbdcopy: %s", Files.readString(dir.resolve("nbdcopy-" + (processes.size() - 1)
-            + ".log"))).isZero();
+        processes.runToSuccess(Duration.ofSeconds(60), "nbdcopy", "-C", "1", "-T", "1", from, to);
     }
 
     private static SessionListener withNbd(Metered m) {
@@ -72,8 +59,8 @@ class NbdMetricsTest {
 
     @Test
     void nbdBytesAndRequestsAreCountedPerDiskOnBothSides() throws Exception {
-        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && onPath("qemu-nbd") && onPath("nbdcopy"),
-            "qemu-nbd and nbdcopy are needed");
+        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && ExternalProcesses.onPath("qemu-nbd")
+            && ExternalProcesses.onPath("nbdcopy"), "qemu-nbd and nbdcopy are needed");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];
@@ -81,11 +68,8 @@ class NbdMetricsTest {
         Files.write(data, random);
         Files.write(image, new byte[SIZE]);
         Path nbdSock = dir.resolve("nbd.sock");
-        run("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", nbdSock.toString(), image.toString());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.exists(nbdSock) && System.nanoTime() < deadline) {
-            Thread.sleep(20); // polling for the socket file to appear
-        }
+        processes.start("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", nbdSock.toString(), image.toString());
+        ExternalProcesses.awaitFile(nbdSock, DEADLINE);
 
         Metered dst = new Metered();
         toClose.add(dst);

@@ -1,5 +1,7 @@
 package io.migtunnel.qemu.nbd;
 
+import io.migtunnel.testing.ExternalProcesses;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -13,6 +15,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -20,6 +23,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +35,7 @@ class NbdStreamObserverTest {
 
     @TempDir
     Path dir;
-    private final List<Process> processes = new ArrayList<>();
+    private ExternalProcesses processes;
 
     /** Counts what the observer reports. */
     static final class Counting implements NbdRecorder {
@@ -63,30 +67,14 @@ class NbdStreamObserverTest {
         }
     }
 
+    @BeforeEach
+    void processes() {
+        processes = new ExternalProcesses(dir);
+    }
+
     @AfterEach
     void stop() {
-        processes.forEach(Process::destroyForcibly);
-    }
-
-    private static boolean onPath(String bin) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (Files.isExecutable(Path.of(d, bin))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private Process run(String... cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(
-            Path.of(cmd[0]).getFileName() + "-" + processes.size() + ".log").toFile()).start();
-        processes.add(p);
-        return p;
-    }
-
-    private static void await(Process p, String what) throws Exception {
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(what + " finished").isTrue();
-        assertThat(p.exitValue()).as(what + " exit code").isZero();
+        processes.close();
     }
 
     /** Forwards one accepted connection to {@code target}, showing every byte to the observer. */
@@ -146,7 +134,7 @@ class NbdStreamObserverTest {
             for (String a : nbdcopyArgs) {
                 cmd.add(a.replace("URI", uri));
             }
-            await(run(cmd.toArray(String[]::new)), "nbdcopy");
+            processes.runToSuccess(Duration.ofSeconds(60), cmd.toArray(String[]::new));
             relay.join(TimeUnit.SECONDS.toMillis(30));
         }
         synchronized (observer) {
@@ -158,19 +146,17 @@ class NbdStreamObserverTest {
 
     @Test
     void countsRealWritesAndReadsBetweenNbdcopyAndQemuNbd() throws Exception {
-        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && onPath("qemu-nbd") && onPath("nbdcopy"),
-            "qemu-nbd and nbdcopy are needed");
+        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && ExternalProcesses.onPath("qemu-nbd")
+            && ExternalProcesses.onPath("nbdcopy"), "qemu-nbd and nbdcopy are needed");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];
         new Random(1).nextBytes(random);
         Files.write(data, random);
         Files.write(image, new byte[SIZE]);
-        run("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", dir.resolve("nbd.sock").toString(), image.toString());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.exists(dir.resolve("nbd.sock")) && System.nanoTime() < deadline) {
-            Thread.sleep(20); // polling for the socket file to appear
-        }
+        processes.start("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", dir.resolve("nbd.sock").toString(),
+            image.toString());
+        ExternalProcesses.awaitFile(dir.resolve("nbd.sock"), Duration.ofSeconds(10));
 
         Counting writes = copyThroughObserver(data.toString(), "URI");
         assertThat(writes.requestBytes.get(NbdCommand.WRITE)).as("WRITE payload bytes").isEqualTo(SIZE);
