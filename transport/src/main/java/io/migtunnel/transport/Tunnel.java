@@ -1,5 +1,6 @@
 package io.migtunnel.transport;
 
+import io.migtunnel.mux.MuxStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import reactor.core.Disposable;
@@ -24,4 +25,13 @@ public interface Tunnel extends Disposable {
      * an error says why (peer gone, protocol error, keepalive timeout).
      */
     Mono<Void> onClose();
+
+    /**
+     * Opens a stream named {@code name} served in this process rather than by a local socket; it
+     * reaches the destination like a connection to an exposed socket of that name. Sources only:
+     * a destination's Mono fails with {@link UnsupportedOperationException}.
+     */
+    default Mono<MuxStream> openStream(String name) {
+        return Mono.error(new UnsupportedOperationException("only a source opens streams"));
+    }
 }

@@ -4,7 +4,11 @@ import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.transport.internal.DestinationEndpoint;
 import java.net.InetSocketAddress;
+import io.migtunnel.protocol.StreamNames;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
 
@@ -31,10 +35,16 @@ public final class TunnelDestination {
 
     private final EndpointSpec spec;
     private final int maxSessions;
+    private final Map<String, StreamHandler> handlers;
 
     private TunnelDestination(EndpointSpec spec, int maxSessions) {
+        this(spec, maxSessions, Map.of());
+    }
+
+    private TunnelDestination(EndpointSpec spec, int maxSessions, Map<String, StreamHandler> handlers) {
         this.spec = spec;
         this.maxSessions = maxSessions;
+        this.handlers = Map.copyOf(handlers);
     }
 
     /** A destination on an ephemeral loopback port with no routes and default limits. */
@@ -44,27 +54,38 @@ public final class TunnelDestination {
 
     /** The TCP address to listen on (port 0 picks a free port). */
     public TunnelDestination listen(InetSocketAddress address) {
-        return new TunnelDestination(spec.address(address), maxSessions);
+        return new TunnelDestination(spec.address(address), maxSessions, handlers);
     }
 
     /** Streams named {@code name} are joined to the UNIX socket at {@code socket}. */
     public TunnelDestination route(String name, Path socket) {
-        return new TunnelDestination(spec.socket(name, socket), maxSessions);
+        return new TunnelDestination(spec.socket(name, socket), maxSessions, handlers);
+    }
+
+    /**
+     * Streams named {@code name} are served by {@code handler} in this process (a control channel,
+     * say) rather than dialled; it may add routes for the rest of its session.
+     */
+    public TunnelDestination handle(String name, StreamHandler handler) {
+        StreamNames.requireValid(name);
+        Map<String, StreamHandler> copy = new LinkedHashMap<>(handlers);
+        copy.put(name, Objects.requireNonNull(handler, "handler"));
+        return new TunnelDestination(spec, maxSessions, copy);
     }
 
     /** Session limits and timers. */
     public TunnelDestination config(SessionConfig sessionConfig) {
-        return new TunnelDestination(spec.config(sessionConfig), maxSessions);
+        return new TunnelDestination(spec.config(sessionConfig), maxSessions, handlers);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelDestination runOn(LoopResources loopResources) {
-        return new TunnelDestination(spec.loops(loopResources), maxSessions);
+        return new TunnelDestination(spec.loops(loopResources), maxSessions, handlers);
     }
 
     /** Observes every session (logging, metrics). */
     public TunnelDestination listener(SessionListener sessionListener) {
-        return new TunnelDestination(spec.listener(sessionListener), maxSessions);
+        return new TunnelDestination(spec.listener(sessionListener), maxSessions, handlers);
     }
 
     /**
@@ -76,7 +97,7 @@ public final class TunnelDestination {
         if (n < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1, got " + n);
         }
-        return new TunnelDestination(spec, n);
+        return new TunnelDestination(spec, n, handlers);
     }
 
     /**
@@ -86,12 +107,12 @@ public final class TunnelDestination {
      * source whose certificate is not allowed gets GOAWAY {@code REFUSED} right after the handshake.
      */
     public TunnelDestination tls(TunnelTls tls) {
-        return new TunnelDestination(spec.tls(tls), maxSessions);
+        return new TunnelDestination(spec.tls(tls), maxSessions, handlers);
     }
 
     /** Binds the listening socket; the Mono emits once it accepts connections. */
     public Mono<Tunnel> bind() {
         return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions);
+            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions, handlers);
     }
 }

@@ -3,6 +3,7 @@ package io.migtunnel.transport.internal;
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
+import io.migtunnel.transport.StreamHandler;
 import io.migtunnel.transport.Tunnel;
 import io.netty.channel.ChannelOption;
 import java.net.InetSocketAddress;
@@ -41,11 +42,11 @@ public final class DestinationEndpoint implements Tunnel {
 
     /**
      * Binds and returns the running endpoint; {@code tls} null means plaintext; at most
-     * {@code maxSessions} sessions at once.
+     * {@code maxSessions} sessions at once; streams named as a key of {@code handlers} are served in process.
      */
     public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
                                     reactor.netty.resources.LoopResources given, SessionListener listener,
-                                    TlsSettings tls, int maxSessions) {
+                                    TlsSettings tls, int maxSessions, Map<String, StreamHandler> handlers) {
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1, got " + maxSessions);
         }
@@ -72,7 +73,8 @@ public final class DestinationEndpoint implements Tunnel {
                 } else {
                     log.warn("refusing session from {}: {}", conn.channel().remoteAddress(), refusal);
                 }
-                RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(), loops,
+                RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(),
+                    refusal == null ? handlers : Map.of(), loops,
                     conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
                 if (!counted) {

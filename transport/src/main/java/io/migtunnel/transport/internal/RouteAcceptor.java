@@ -3,6 +3,9 @@ package io.migtunnel.transport.internal;
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.StreamAcceptor;
 import io.migtunnel.protocol.ErrorCode;
+import io.migtunnel.protocol.StreamNames;
+import io.migtunnel.transport.SessionRoutes;
+import io.migtunnel.transport.StreamHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -10,6 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -27,13 +32,27 @@ import reactor.netty.tcp.TcpClient;
 final class RouteAcceptor implements StreamAcceptor {
     private static final Logger log = LoggerFactory.getLogger(RouteAcceptor.class);
     private final Map<String, Path> routes;
+    private final Map<String, StreamHandler> handlers;
+    private final Map<String, Path> added = new ConcurrentHashMap<>();
+    private final SessionRoutes sessionRoutes = new SessionRoutes() {
+        @Override
+        public void add(String name, Path socket) {
+            added.put(StreamNames.requireValid(name), Objects.requireNonNull(socket, "socket"));
+        }
+
+        @Override
+        public void remove(String name) {
+            added.remove(name);
+        }
+    };
     private final TcpClient local;
     private final EventLoop loop;
     /** Per route: streams waiting for their dial; the head is being dialled. */
     private final Map<String, ArrayDeque<MuxStream>> dialing = new HashMap<>();
 
-    RouteAcceptor(Map<String, Path> routes, Loops loops, EventLoop sessionLoop) {
+    RouteAcceptor(Map<String, Path> routes, Map<String, StreamHandler> handlers, Loops loops, EventLoop sessionLoop) {
         this.routes = routes;
+        this.handlers = handlers;
         this.loop = sessionLoop;
         this.local = TcpClient.newConnection()
             .runOn(loops.resources())
@@ -47,9 +66,14 @@ final class RouteAcceptor implements StreamAcceptor {
 
     @Override
     public void onOpen(MuxStream stream) {
-        Path target = routes.get(stream.name());
+        StreamHandler handler = handlers.get(stream.name());
+        if (handler != null) {
+            handler.onStream(stream, sessionRoutes);
+            return;
+        }
+        Path target = added.getOrDefault(stream.name(), routes.get(stream.name()));
         if (target == null) {
-            log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), routes.keySet());
+            log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), known());
             stream.reset(ErrorCode.UNKNOWN_ROUTE, "no route for stream name '" + stream.name() + "' on the destination");
             return;
         }
@@ -58,6 +82,13 @@ final class RouteAcceptor implements StreamAcceptor {
         if (queue.size() == 1) {
             dial(queue, target);
         }
+    }
+
+    private java.util.Set<String> known() {
+        java.util.Set<String> names = new java.util.TreeSet<>(routes.keySet());
+        names.addAll(added.keySet());
+        names.addAll(handlers.keySet());
+        return names;
     }
 
     private void dial(ArrayDeque<MuxStream> queue, Path target) {

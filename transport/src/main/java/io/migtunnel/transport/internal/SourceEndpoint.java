@@ -1,5 +1,6 @@
 package io.migtunnel.transport.internal;
 
+import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
@@ -143,6 +144,11 @@ public final class SourceEndpoint implements Tunnel {
     /** The session (for tests and diagnostics). */
     public Session session() {
         return session;
+    }
+
+    @Override
+    public Mono<MuxStream> openStream(String name) {
+        return session.open(name);
     }
 
     @Override
