@@ -1,0 +1,75 @@
+package io.migtunnel.qemu.migration;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What to migrate and how.
+ *
+ * @param vm the VM's name on the destination (which QMP socket a {@code --qmp-dir} daemon uses);
+ *     null: QEMU's own {@code -name}, else {@code vm}
+ * @param disks disk ids (drive id, or node name for {@code -blockdev}) to mirror; empty: every
+ *     disk with a writable medium
+ * @param multifdChannels multifd channels, 0 for a single migration channel
+ * @param postcopy switch to postcopy as soon as the migration runs
+ * @param maxBandwidth bytes per second for RAM, 0 for no limit
+ * @param mirrorBandwidth bytes per second per disk mirror, 0 for no limit
+ * @param mirrorTimeout how long the disk mirrors may take to reach their first sync
+ * @param migrationTimeout how long RAM and device state may take once the mirrors are in sync
+ */
+public record MigrationOptions(String vm, List<String> disks, int multifdChannels, boolean postcopy,
+                               long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout, Duration migrationTimeout) {
+
+    /** QEMU's limit for {@code max-bandwidth} is far above this; it stands for "no limit". */
+    public static final long UNLIMITED_BANDWIDTH = 1L << 40;
+
+    public MigrationOptions {
+        disks = List.copyOf(disks);
+        if (multifdChannels < 0 || multifdChannels > 255) {
+            throw new IllegalArgumentException("multifd channels must be 0 to 255, got " + multifdChannels);
+        }
+        if (maxBandwidth < 0) {
+            throw new IllegalArgumentException("max bandwidth must not be negative, got " + maxBandwidth);
+        }
+        if (mirrorBandwidth < 0) {
+            throw new IllegalArgumentException("mirror bandwidth must not be negative, got " + mirrorBandwidth);
+        }
+        Objects.requireNonNull(mirrorTimeout, "mirrorTimeout");
+        Objects.requireNonNull(migrationTimeout, "migrationTimeout");
+    }
+
+    /** Every writable disk, one channel, precopy, no bandwidth limit, one hour per phase. */
+    public static MigrationOptions defaults() {
+        return new MigrationOptions(null, List.of(), 0, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1));
+    }
+
+    public MigrationOptions withVm(String name) {
+        return new MigrationOptions(name, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+    }
+
+    public MigrationOptions withDisks(List<String> ids) {
+        return new MigrationOptions(vm, ids, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+    }
+
+    public MigrationOptions withMultifd(int channels) {
+        return new MigrationOptions(vm, disks, channels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+    }
+
+    public MigrationOptions withPostcopy(boolean on) {
+        return new MigrationOptions(vm, disks, multifdChannels, on, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+    }
+
+    public MigrationOptions withMaxBandwidth(long bytesPerSecond) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, bytesPerSecond, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+    }
+
+    public MigrationOptions withMirrorBandwidth(long bytesPerSecond) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, bytesPerSecond, mirrorTimeout,
+            migrationTimeout);
+    }
+
+    public MigrationOptions withTimeouts(Duration mirror, Duration migration) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirror, migration);
+    }
+}

@@ -1,0 +1,26 @@
+package io.migtunnel.qemu.migration.internal;
+
+import io.migtunnel.protocol.StreamNames;
+
+/** Stream names and messages of the migration control protocol (docs/PROTOCOL.md, "Control stream"). */
+public final class ControlNames {
+    /** The stream a source opens first to prepare, finish or abort the destination. */
+    public static final String CONTROL = "control";
+    /** The QEMU migration stream (several connections with multifd). */
+    public static final String MIGRATION = "migration";
+
+    static final String PREPARE = "prepare";
+    static final String FINISH = "finish";
+    static final String ABORT = "abort";
+    /** Destination → source: the migration cannot succeed any more. */
+    static final String FAILED = "failed";
+
+    private ControlNames() {
+    }
+
+    /** The NBD stream of disk {@code id} ({@code index} keeps it a valid stream name). */
+    public static String nbd(String id, int index) {
+        String name = "nbd/" + id;
+        return StreamNames.problem(name) == null ? name : "nbd/disk-" + index;
+    }
+}

@@ -1,0 +1,348 @@
+package io.migtunnel.qemu.migration.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.qemu.migration.QmpLocator;
+import io.migtunnel.qemu.qmp.QmpClient;
+import io.migtunnel.qemu.qmp.QmpEvent;
+import io.migtunnel.transport.SessionRoutes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The destination's end of one control stream: prepares the destination QEMU when the source asks
+ * ({@code prepare}), finishes ({@code finish}) or undoes it ({@code abort}, or the stream ending
+ * first). Requests are handled one at a time off the event loop; QMP calls block that worker.
+ */
+public final class IncomingMigration {
+    private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
+    private static final Duration COMMAND = Duration.ofSeconds(30);
+    private static final Duration SETTLE = Duration.ofSeconds(60);
+    /** Capabilities a source may ask for; anything else is refused. */
+    private static final Set<String> CAPABILITIES = Set.of("events", "multifd", "postcopy-ram");
+
+    private final MuxStream stream;
+    private final SessionRoutes routes;
+    private final QmpLocator locator;
+    private final Set<Path> busy;
+    private final Sinks.Many<byte[]> out = Sinks.many().unicast().onBackpressureBuffer();
+
+    private QmpClient qmp;
+    private Path qmpSocket;
+    private Disposable qmpWatch;
+    private Path dir;
+    private boolean nbdStarted;
+    private final List<String> routed = new ArrayList<>();
+    private volatile boolean prepared;
+    private volatile boolean over;
+
+    private IncomingMigration(MuxStream stream, SessionRoutes routes, QmpLocator locator, Set<Path> busy) {
+        this.stream = stream;
+        this.routes = routes;
+        this.locator = locator;
+        this.busy = busy;
+    }
+
+    /** Serves {@code stream}; {@code busy} holds the QMP sockets of VMs being migrated into (shared, synchronized). */
+    public static void serve(MuxStream stream, SessionRoutes routes, QmpLocator locator, Set<Path> busy) {
+        IncomingMigration m = new IncomingMigration(stream, routes, locator, busy);
+        stream.accept();
+        stream.send(m.out.asFlux().map(JsonLines::buffer)).subscribe(null, e -> { });
+        JsonLines.decode(stream.inbound())
+            .publishOn(Schedulers.boundedElastic(), 1)
+            .subscribe(m::onRequest,
+                e -> m.endWithoutFinish("control stream failed: " + e.getMessage()),
+                () -> m.endWithoutFinish("the source closed the control stream"));
+    }
+
+    private void onRequest(JsonNode req) {
+        ObjectNode reply = JsonLines.object();
+        reply.put("id", req.path("id").asLong());
+        String op = req.path("op").asText();
+        try {
+            JsonNode ok = switch (op) {
+                case ControlNames.PREPARE -> prepare(req);
+                case ControlNames.FINISH -> finish();
+                case ControlNames.ABORT -> abort(req.path("reason").asText("the source aborted"));
+                default -> throw new StepFailure("unknown control operation '" + op + "'");
+            };
+            reply.set("ok", ok);
+        } catch (RuntimeException e) {
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
+            log.warn("control '{}' for {} failed: {}", op, qmpSocket != null ? qmpSocket : "(no VM yet)", why);
+            reply.put("error", why);
+            if (op.equals(ControlNames.PREPARE)) {
+                cleanUp();
+            }
+        }
+        send(reply);
+    }
+
+    // ---- prepare ----
+
+    private JsonNode prepare(JsonNode req) {
+        if (prepared || qmpSocket != null) {
+            throw new StepFailure("this control stream has already prepared a migration");
+        }
+        String vm = req.path("vm").asText(null);
+        Path socket = locator.locate(vm);
+        synchronized (busy) {
+            if (!busy.add(socket)) {
+                throw new StepFailure("a migration into VM '" + vm + "' is already in progress");
+            }
+        }
+        qmpSocket = socket;
+        qmp = Abortable.awaitAnyway("connect to the destination QMP socket " + socket,
+            QmpClient.connect(socket, Duration.ofSeconds(10)), Duration.ofSeconds(15));
+        String status = call(qmp.queryStatus());
+        if (!status.equals("inmigrate")) {
+            throw new StepFailure("the destination VM '" + vm + "' is '" + status
+                + "', expected inmigrate (start it with -incoming defer)");
+        }
+        String incoming = call(qmp.queryMigrate()).path("status").asText("none");
+        if (!incoming.equals("none")) {
+            throw new StepFailure("the destination VM '" + vm + "' already has an incoming migration ('" + incoming
+                + "'); restart it with -incoming defer");
+        }
+        Map<String, BlockDevices.Disk> disks = new LinkedHashMap<>();
+        List<BlockDevices.Disk> present = BlockDevices.list(call(qmp.queryBlock()));
+        List<String> problems = new ArrayList<>();
+        List<JsonNode> wanted = new ArrayList<>();
+        req.path("disks").forEach(wanted::add);
+        for (JsonNode w : wanted) {
+            String id = w.path("id").asText();
+            long size = w.path("size").asLong();
+            BlockDevices.Disk d = present.stream().filter(p -> p.id().equals(id)).findFirst().orElse(null);
+            if (d == null) {
+                problems.add("disk '" + id + "' does not exist (the destination has: "
+                    + String.join(", ", BlockDevices.ids(present)) + ")");
+            } else if (d.size() != size) {
+                problems.add("disk '" + id + "' is " + d.size() + " bytes on the destination but " + size
+                    + " on the source");
+            } else if (d.readOnly()) {
+                problems.add("disk '" + id + "' is read-only on the destination");
+            } else {
+                disks.put(w.path("stream").asText(), d);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new StepFailure("refused before copying anything: " + String.join("; ", problems));
+        }
+        Map<String, Boolean> caps = new LinkedHashMap<>();
+        req.path("capabilities").fields().forEachRemaining(e -> {
+            if (!CAPABILITIES.contains(e.getKey())) {
+                throw new StepFailure("capability '" + e.getKey() + "' is not allowed");
+            }
+            caps.put(e.getKey(), e.getValue().asBoolean());
+        });
+        Map<String, Object> params = new LinkedHashMap<>();
+        JsonNode channels = req.path("parameters").path("multifd-channels");
+        if (!channels.isMissingNode()) {
+            if (!channels.canConvertToInt() || channels.asInt() < 1 || channels.asInt() > 255) {
+                throw new StepFailure("multifd-channels must be 1 to 255, got " + channels);
+            }
+            params.put("multifd-channels", channels.asInt());
+        }
+
+        try {
+            dir = PrivateDirs.create("migtunnel-dst-");
+        } catch (IOException e) {
+            throw new StepFailure("cannot create a private directory: " + e.getMessage(), e);
+        }
+        Path nbd = dir.resolve("nbd.sock");
+        Path migration = dir.resolve("migration.sock");
+        // nbd-server-start takes the legacy SocketAddress form {type, data}.
+        call(qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", nbd.toString())))));
+        nbdStarted = true;
+        restrict(nbd);
+        Set<String> commands = commands();
+        int i = 0;
+        for (BlockDevices.Disk d : disks.values()) {
+            if (commands.contains("block-export-add")) {
+                call(qmp.execute("block-export-add", Map.of("type", "nbd", "id", "migtunnel-export-" + i++,
+                    "node-name", d.node(), "name", d.id(), "writable", true)));
+            } else {
+                call(qmp.execute("nbd-server-add", Map.of("device", d.device().isEmpty() ? d.node() : d.device(),
+                    "name", d.id(), "writable", true)));
+            }
+        }
+        call(qmp.migrateSetCapabilities(caps));
+        if (!params.isEmpty()) {
+            call(qmp.migrateSetParameters(params));
+        }
+        call(qmp.execute("migrate-incoming", Map.of("uri", "unix:" + migration)));
+        restrict(migration);
+        route(ControlNames.MIGRATION, migration);
+        disks.keySet().forEach(name -> route(name, nbd));
+        qmpWatch = qmp.events().subscribe(this::onDestinationEvent, e -> { }, this::onDestinationGone);
+        prepared = true;
+        log.info("prepared incoming migration of '{}' ({} disks) via {}", vm, disks.size(), dir);
+        ObjectNode ok = JsonLines.object();
+        ok.putArray("disks").addAll(disks.values().stream().map(d -> JsonLines.tree(d.id())).toList());
+        return ok;
+    }
+
+    // ---- finish / abort ----
+
+    private JsonNode finish() {
+        if (!prepared) {
+            throw new StepFailure("nothing to finish: no migration was prepared");
+        }
+        long deadline = System.nanoTime() + SETTLE.toNanos();
+        String incoming = call(qmp.queryMigrate()).path("status").asText();
+        while (!incoming.equals("completed")) {
+            if (incoming.equals("failed") || System.nanoTime() > deadline) {
+                throw new StepFailure("the destination's incoming migration is '" + incoming + "', not completed");
+            }
+            pause();
+            incoming = call(qmp.queryMigrate()).path("status").asText();
+        }
+        String status = call(qmp.queryStatus());
+        while (status.equals("inmigrate")) {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailure("the destination VM is still inmigrate " + SETTLE + " after the migration");
+            }
+            pause();
+            status = call(qmp.queryStatus());
+        }
+        over = true;
+        call(qmp.execute("nbd-server-stop"));
+        nbdStarted = false;
+        if (status.equals("paused")) {
+            call(qmp.execute("cont")); // started with -S: the migrated VM runs here now
+            status = call(qmp.queryStatus());
+        }
+        log.info("incoming migration into {} finished: the VM is {}", qmpSocket, status);
+        cleanUp();
+        ObjectNode ok = JsonLines.object();
+        ok.put("status", status);
+        return ok;
+    }
+
+    private JsonNode abort(String reason) {
+        log.warn("source aborted the migration into {}: {}", qmpSocket, reason);
+        cleanUp();
+        return JsonLines.object();
+    }
+
+    /** The source closed the stream: undo what prepare did unless it finished. */
+    private void endWithoutFinish(String why) {
+        Schedulers.boundedElastic().schedule(() -> {
+            if (qmpSocket != null && !over) {
+                log.warn("incoming migration into {} abandoned: {}", qmpSocket, why);
+            }
+            cleanUp();
+            synchronized (out) {
+                out.tryEmitComplete(); // our FIN: the stream closes both ways
+            }
+        });
+    }
+
+    /** Stops the NBD server, drops the routes and the private directory; leaves QEMU itself alone. */
+    private synchronized void cleanUp() {
+        over = true;
+        if (qmpWatch != null) {
+            qmpWatch.dispose();
+            qmpWatch = null;
+        }
+        routed.forEach(routes::remove);
+        routed.clear();
+        if (qmp != null) {
+            if (nbdStarted) {
+                nbdStarted = false;
+                try {
+                    call(qmp.execute("nbd-server-stop"));
+                } catch (RuntimeException e) {
+                    log.warn("could not stop the NBD server of {}: {}", qmpSocket, e.getMessage());
+                }
+            }
+            qmp.close().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(5));
+            qmp = null;
+        }
+        PrivateDirs.delete(dir);
+        dir = null;
+        if (qmpSocket != null) {
+            synchronized (busy) {
+                busy.remove(qmpSocket);
+            }
+        }
+    }
+
+    private void onDestinationEvent(QmpEvent e) {
+        if (e.name().equals("MIGRATION") && e.data().path("status").asText().equals("failed") && !over) {
+            fail("the destination QEMU reports the incoming migration failed");
+        }
+    }
+
+    private void onDestinationGone() {
+        if (!over) {
+            fail("the destination QEMU closed its QMP connection (did it exit?)");
+        }
+    }
+
+    private void fail(String reason) {
+        log.warn("incoming migration into {}: {}", qmpSocket, reason);
+        ObjectNode event = JsonLines.object();
+        event.put("event", ControlNames.FAILED);
+        event.put("reason", reason);
+        send(event);
+    }
+
+    // ---- plumbing ----
+
+    private void route(String name, Path socket) {
+        routes.add(name, socket);
+        routed.add(name);
+    }
+
+    private Set<String> commands() {
+        Set<String> names = new HashSet<>();
+        for (JsonNode c : call(qmp.execute("query-commands"))) {
+            names.add(c.path("name").asText());
+        }
+        return names;
+    }
+
+    private static void restrict(Path socket) {
+        try {
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("could not make {} private: {}", socket, e.getMessage());
+        }
+    }
+
+    private void send(JsonNode msg) {
+        synchronized (out) {
+            out.tryEmitNext(JsonLines.encode(msg));
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepFailure("interrupted");
+        }
+    }
+
+    private static <T> T call(Mono<T> command) {
+        return Abortable.awaitAnyway("QMP command", command, COMMAND);
+    }
+}

@@ -1,0 +1,548 @@
+package io.migtunnel.qemu.migration.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.migtunnel.qemu.migration.MigrationException;
+import io.migtunnel.qemu.migration.MigrationObserver;
+import io.migtunnel.qemu.migration.MigrationOptions;
+import io.migtunnel.qemu.migration.MigrationProgress;
+import io.migtunnel.qemu.migration.MigrationSummary;
+import io.migtunnel.qemu.qmp.QmpClient;
+import io.migtunnel.qemu.qmp.QmpEvent;
+import io.migtunnel.transport.Tunnel;
+import io.migtunnel.transport.TunnelSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+
+/**
+ * One outgoing migration, step by step on the calling thread (blocking): mirror every disk over
+ * NBD into the destination's exports, migrate RAM with {@code pause-before-switchover}, complete
+ * the mirrors while the VM is paused, switch over, finish the destination. Any failure or
+ * {@link #abort} rolls back: see {@link #rollback()}.
+ */
+public final class SourceRun {
+    private static final Logger log = LoggerFactory.getLogger(SourceRun.class);
+    private static final Duration COMMAND = Duration.ofSeconds(30);
+    private static final Duration CONNECT = Duration.ofSeconds(15);
+    private static final Duration POLL = Duration.ofMillis(250);
+    private static final Duration ROLLBACK_WAIT = Duration.ofSeconds(15);
+    private static final Duration FINISH = Duration.ofSeconds(120);
+    private static final Set<String> MIGRATION_OVER = Set.of("completed", "failed", "cancelled", "none");
+
+    private final Path qmpSocket;
+    private final TunnelSource tunnelSource;
+    private final MigrationOptions options;
+    private final MigrationObserver observer;
+    private final Abortable abortable = new Abortable();
+    private final Map<String, JsonNode> jobEnds = new ConcurrentHashMap<>();
+    private final long started = System.nanoTime();
+
+    private String step = "start";
+    private QmpClient qmp;
+    private Disposable eventWatch;
+    private Tunnel tunnel;
+    private ControlClient control;
+    private Path dir;
+    private String vm;
+    private boolean wasRunning;
+    private final List<Mirror> mirrors = new ArrayList<>();
+    private final List<String> nbdNodes = new ArrayList<>();
+    private boolean migrationStarted;
+    private boolean switchedOver;
+    private boolean completed;
+    private List<MigrationProgress.Disk> diskProgress = List.of();
+    private MigrationProgress.Ram ramProgress;
+
+    /** A disk and its mirror job. */
+    private record Mirror(BlockDevices.Disk disk, String job, String stream, Path socket) {
+    }
+
+    public SourceRun(Path qmpSocket, TunnelSource tunnelSource, MigrationOptions options, MigrationObserver observer) {
+        this.qmpSocket = qmpSocket;
+        this.tunnelSource = tunnelSource;
+        this.options = options;
+        this.observer = observer;
+    }
+
+    /** Stops the migration as soon as possible and rolls it back; {@link #call()} then fails with {@code reason}. */
+    public void abort(String reason) {
+        abortable.abort(reason);
+    }
+
+    /** Runs the migration; throws {@link MigrationException} after rolling back. */
+    public MigrationSummary call() {
+        try {
+            MigrationSummary summary = migrate();
+            observer.onCompleted(summary);
+            return summary;
+        } catch (Throwable t) {
+            String failedStep = step;
+            String reason = describe(t);
+            log.warn("migration failed at '{}': {}; rolling back", failedStep, reason);
+            step("roll back");
+            String problems = rollback();
+            MigrationException failure = new MigrationException(failedStep, reason, problems);
+            observer.onFailed(failure);
+            throw failure;
+        } finally {
+            release();
+        }
+    }
+
+    // ---- the migration, step by step ----
+
+    private MigrationSummary migrate() throws IOException {
+        step("connect to the source QMP socket");
+        qmp = abortable.await(step, QmpClient.connect(qmpSocket, CONNECT), CONNECT.plusSeconds(5));
+        eventWatch = qmp.events().subscribe(this::onEvent);
+
+        step("inspect the source VM");
+        String status = qmp(qmp.queryStatus());
+        if (!status.equals("running") && !status.equals("paused")) {
+            throw new StepFailure("the source VM is '" + status + "', expected running or paused");
+        }
+        wasRunning = status.equals("running");
+        List<BlockDevices.Disk> disks = selectDisks(BlockDevices.list(qmp(qmp.queryBlock())));
+        Set<String> commands = commands();
+        boolean blockdevMirror = commands.contains("blockdev-mirror") && commands.contains("blockdev-add");
+        vm = options.vm() != null ? options.vm() : qmp(qmp.execute("query-name")).path("name").asText("vm");
+        if (vm.isEmpty()) {
+            vm = "vm";
+        }
+
+        step("connect the tunnel");
+        dir = PrivateDirs.create("migtunnel-src-");
+        Path migrationSocket = dir.resolve("migration.sock");
+        TunnelSource spec = tunnelSource.expose(ControlNames.MIGRATION, migrationSocket);
+        for (int i = 0; i < disks.size(); i++) {
+            BlockDevices.Disk d = disks.get(i);
+            Mirror m = new Mirror(d, "migtunnel-mirror-" + i, ControlNames.nbd(d.id(), i), dir.resolve("nbd-" + i + ".sock"));
+            mirrors.add(m);
+            spec = spec.expose(m.stream(), m.socket());
+        }
+        tunnel = abortable.await(step, spec.start(), CONNECT.plusSeconds(15));
+        tunnel.onClose().subscribe(null,
+            e -> abortable.abort("the tunnel was lost: " + e.getMessage()),
+            () -> abortable.abort("the tunnel closed"));
+        control = ControlClient.start(abortable.await(step, tunnel.openStream(ControlNames.CONTROL), COMMAND),
+            why -> abortable.abort(why));
+
+        step("prepare the destination");
+        abortable.await(step, control.call(ControlNames.PREPARE, prepareRequest(), FINISH), FINISH.plusSeconds(5));
+
+        step("start the disk mirrors");
+        for (Mirror m : mirrors) {
+            startMirror(m, blockdevMirror);
+        }
+
+        step("mirror the disks");
+        long deadline = System.nanoTime() + options.mirrorTimeout().toNanos();
+        while (!allMirrorsReady()) {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailure("the mirrors did not catch up within " + options.mirrorTimeout());
+            }
+            abortable.pause(POLL);
+        }
+
+        step("start the migration");
+        qmp(qmp.migrateSetCapabilities(capabilities(true)));
+        qmp(qmp.migrateSetParameters(parameters(true)));
+        migrationStarted = true;
+        qmp(qmp.execute("migrate", Map.of("uri", "unix:" + migrationSocket)));
+        if (options.postcopy()) {
+            qmp(qmp.execute("migrate-start-postcopy"));
+        }
+
+        step("migrate RAM and device state");
+        awaitMigrationStatus(Set.of("pre-switchover"), options.migrationTimeout());
+
+        step("complete the disk mirrors (VM paused)");
+        for (Mirror m : mirrors) {
+            qmp(qmp.blockJobCancel(m.job(), false));
+        }
+        while (!readMirrors().isEmpty()) {
+            abortable.pause(POLL);
+        }
+        List<MigrationSummary.Disk> diskBytes = new ArrayList<>();
+        for (Mirror m : mirrors) {
+            JsonNode end = jobEnds.get(m.job());
+            if (end != null && end.has("error")) {
+                throw new StepFailure("the mirror of disk '" + m.disk().id() + "' failed: " + end.path("error").asText());
+            }
+            diskBytes.add(new MigrationSummary.Disk(m.disk().id(), end == null ? 0 : end.path("offset").asLong()));
+        }
+
+        step("switch over");
+        qmp(qmp.execute("migrate-continue", Map.of("state", "pre-switchover")));
+        switchedOver = true;
+        JsonNode done = awaitMigrationStatus(Set.of("completed"), options.migrationTimeout());
+        completed = true;
+
+        step("remove the NBD nodes");
+        removeNbdNodes();
+
+        step("finish on the destination");
+        JsonNode finish = abortable.await(step, control.call(ControlNames.FINISH, JsonLines.object(), FINISH),
+            FINISH.plusSeconds(5));
+        String destinationStatus = finish.path("status").asText("unknown");
+        if (!destinationStatus.equals("running")) {
+            throw new StepFailure("the destination VM is '" + destinationStatus + "' after the migration, not running");
+        }
+        step("done");
+        return new MigrationSummary(vm, diskBytes, done.path("ram").path("transferred").asLong(),
+            Duration.ofNanos(System.nanoTime() - started), done.path("downtime").asLong(), destinationStatus);
+    }
+
+    private List<BlockDevices.Disk> selectDisks(List<BlockDevices.Disk> all) {
+        List<BlockDevices.Disk> chosen = new ArrayList<>();
+        if (options.disks().isEmpty()) {
+            for (BlockDevices.Disk d : all) {
+                if (!d.readOnly()) {
+                    chosen.add(d);
+                }
+            }
+            return chosen;
+        }
+        for (String want : options.disks()) {
+            BlockDevices.Disk match = all.stream()
+                .filter(d -> d.id().equals(want) || d.node().equals(want))
+                .findFirst()
+                .orElseThrow(() -> new StepFailure("the source VM has no disk '" + want + "' (it has: "
+                    + String.join(", ", BlockDevices.ids(all)) + ")"));
+            if (match.readOnly()) {
+                throw new StepFailure("disk '" + want + "' is read-only on the source");
+            }
+            chosen.add(match);
+        }
+        return chosen;
+    }
+
+    private Set<String> commands() {
+        Set<String> names = new HashSet<>();
+        for (JsonNode c : qmp(qmp.execute("query-commands"))) {
+            names.add(c.path("name").asText());
+        }
+        return names;
+    }
+
+    private ObjectNode prepareRequest() {
+        ObjectNode req = JsonLines.object();
+        req.put("vm", vm);
+        ArrayNode disks = req.putArray("disks");
+        for (Mirror m : mirrors) {
+            disks.addObject().put("id", m.disk().id()).put("size", m.disk().size()).put("stream", m.stream());
+        }
+        req.set("capabilities", JsonLines.tree(capabilities(false)));
+        req.set("parameters", JsonLines.tree(parameters(false)));
+        return req;
+    }
+
+    /** The capabilities both sides share; the source alone pauses before switch-over to complete the mirrors. */
+    private Map<String, Boolean> capabilities(boolean source) {
+        Map<String, Boolean> caps = new LinkedHashMap<>();
+        caps.put("events", true);
+        caps.put("multifd", options.multifdChannels() > 0);
+        caps.put("postcopy-ram", options.postcopy());
+        if (source) {
+            caps.put("pause-before-switchover", true);
+        }
+        return caps;
+    }
+
+    private Map<String, Object> parameters(boolean source) {
+        Map<String, Object> params = new LinkedHashMap<>();
+        if (options.multifdChannels() > 0) {
+            params.put("multifd-channels", options.multifdChannels());
+        }
+        if (source) {
+            params.put("max-bandwidth", options.maxBandwidth() > 0 ? options.maxBandwidth()
+                : MigrationOptions.UNLIMITED_BANDWIDTH);
+        }
+        return params;
+    }
+
+    private void startMirror(Mirror m, boolean blockdevMirror) {
+        if (blockdevMirror) {
+            String node = "migtunnel-nbd-" + mirrors.indexOf(m);
+            qmp(qmp.execute("blockdev-add", Map.of("driver", "nbd", "node-name", node,
+                "server", Map.of("type", "unix", "path", m.socket().toString()), "export", m.disk().id())));
+            nbdNodes.add(node);
+            Map<String, Object> args = new LinkedHashMap<>(Map.of("job-id", m.job(), "device", m.disk().node(),
+                "target", node, "sync", "full"));
+            if (options.mirrorBandwidth() > 0) {
+                args.put("speed", options.mirrorBandwidth());
+            }
+            qmp(qmp.execute("blockdev-mirror", args));
+        } else {
+            // QEMU without blockdev-mirror: drive-mirror opens the NBD target itself.
+            Map<String, Object> args = new LinkedHashMap<>(Map.of("job-id", m.job(),
+                "device", m.disk().device().isEmpty() ? m.disk().node() : m.disk().device(),
+                "target", "nbd+unix:///" + m.disk().id() + "?socket=" + m.socket(),
+                "format", "raw", "mode", "existing", "sync", "full"));
+            if (options.mirrorBandwidth() > 0) {
+                args.put("speed", options.mirrorBandwidth());
+            }
+            qmp(qmp.execute("drive-mirror", args));
+        }
+    }
+
+    /** Our jobs QEMU still runs, by id; a job that ended early is a failure. */
+    private Map<String, JsonNode> readMirrors() {
+        Map<String, JsonNode> running = new LinkedHashMap<>();
+        for (JsonNode j : qmp(qmp.queryBlockJobs())) {
+            running.put(j.path("device").asText(), j);
+        }
+        List<MigrationProgress.Disk> progress = new ArrayList<>();
+        Map<String, JsonNode> ours = new LinkedHashMap<>();
+        for (Mirror m : mirrors) {
+            JsonNode j = running.get(m.job());
+            if (j != null) {
+                ours.put(m.job(), j);
+                progress.add(new MigrationProgress.Disk(m.disk().id(), j.path("offset").asLong(), j.path("len").asLong(),
+                    j.path("ready").asBoolean()));
+            } else {
+                JsonNode end = jobEnds.get(m.job());
+                long copied = end == null ? 0 : end.path("offset").asLong();
+                progress.add(new MigrationProgress.Disk(m.disk().id(), copied, end == null ? 0 : end.path("len").asLong(),
+                    true));
+            }
+        }
+        diskProgress = progress;
+        publish();
+        return ours;
+    }
+
+    private boolean allMirrorsReady() {
+        Map<String, JsonNode> ours = readMirrors();
+        boolean ready = true;
+        for (Mirror m : mirrors) {
+            JsonNode j = ours.get(m.job());
+            if (j == null) {
+                throw mirrorEnded(m);
+            }
+            ready &= j.path("ready").asBoolean();
+        }
+        return ready;
+    }
+
+    private StepFailure mirrorEnded(Mirror m) {
+        JsonNode end = jobEnds.get(m.job());
+        String why = end != null && end.has("error") ? end.path("error").asText() : "the job ended unexpectedly";
+        return new StepFailure("the mirror of disk '" + m.disk().id() + "' failed: " + why);
+    }
+
+    /** Polls {@code query-migrate} (and the mirrors) until one of {@code wanted}; failed or cancelled is an error. */
+    private JsonNode awaitMigrationStatus(Set<String> wanted, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            JsonNode info = qmp(qmp.queryMigrate());
+            String status = info.path("status").asText();
+            JsonNode ram = info.path("ram");
+            ramProgress = new MigrationProgress.Ram(status, ram.path("transferred").asLong(), ram.path("remaining").asLong(),
+                ram.path("total").asLong(), ram.path("dirty-pages-rate").asLong() * ram.path("page-size").asLong(4096),
+                info.path("expected-downtime").asLong(), ram.path("mbps").asDouble());
+            if (!switchedOver) {
+                Map<String, JsonNode> ours = readMirrors();
+                for (Mirror m : mirrors) {
+                    if (!ours.containsKey(m.job())) {
+                        throw mirrorEnded(m);
+                    }
+                }
+            } else {
+                publish();
+            }
+            if (wanted.contains(status)) {
+                return info;
+            }
+            if (status.equals("failed") || status.equals("cancelled")) {
+                throw new StepFailure("QEMU reports the migration " + status
+                    + (info.has("error-desc") ? ": " + info.path("error-desc").asText() : ""));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new StepFailure("the migration did not reach " + wanted + " within " + timeout
+                    + " (status " + status + ")");
+            }
+            abortable.pause(POLL);
+        }
+    }
+
+    // ---- rollback ----
+
+    /**
+     * Best effort, each part even if an earlier one failed: force-cancel our mirrors, cancel the
+     * migration, resume the source VM if it ran before, remove our NBD nodes, tell the destination
+     * to abort. Returns what could not be done.
+     */
+    private String rollback() {
+        List<String> problems = new ArrayList<>();
+        if (qmp != null) {
+            if (!switchedOver) {
+                attempt(problems, "cancel the mirrors", this::cancelMirrors);
+                if (migrationStarted) {
+                    attempt(problems, "cancel the migration", this::cancelMigration);
+                }
+            }
+            if (wasRunning && !completed && !(switchedOver && options.postcopy())) {
+                attempt(problems, "resume the source VM", this::resumeSource);
+            }
+            attempt(problems, "remove the NBD nodes", this::removeNbdNodes);
+        }
+        if (control != null) {
+            attempt(problems, "abort the destination", () -> Abortable.awaitAnyway("abort",
+                control.call(ControlNames.ABORT, reasonArgs(), ROLLBACK_WAIT), ROLLBACK_WAIT.plusSeconds(1)));
+        }
+        if (switchedOver && options.postcopy() && !completed) {
+            problems.add("postcopy had started: the VM's memory is split between both hosts and cannot be rolled back");
+        }
+        return String.join("; ", problems);
+    }
+
+    private ObjectNode reasonArgs() {
+        ObjectNode args = JsonLines.object();
+        args.put("reason", abortable.reason() != null ? abortable.reason() : "the source rolled back");
+        return args;
+    }
+
+    private void cancelMirrors() {
+        Set<String> left = new HashSet<>(runningMirrorJobs());
+        for (String job : left) {
+            Abortable.awaitAnyway("block-job-cancel", qmp.blockJobCancel(job, true), COMMAND);
+        }
+        long deadline = System.nanoTime() + ROLLBACK_WAIT.toNanos();
+        while (!runningMirrorJobs().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailure("mirror jobs still running after " + ROLLBACK_WAIT + ": " + runningMirrorJobs());
+            }
+            sleep();
+        }
+    }
+
+    private Set<String> runningMirrorJobs() {
+        Set<String> ours = new HashSet<>();
+        for (JsonNode j : Abortable.awaitAnyway("query-block-jobs", qmp.queryBlockJobs(), COMMAND)) {
+            String id = j.path("device").asText();
+            if (mirrors.stream().anyMatch(m -> m.job().equals(id))) {
+                ours.add(id);
+            }
+        }
+        return ours;
+    }
+
+    private void cancelMigration() {
+        String status = Abortable.awaitAnyway("query-migrate", qmp.queryMigrate(), COMMAND).path("status").asText("none");
+        if (!MIGRATION_OVER.contains(status)) {
+            Abortable.awaitAnyway("migrate_cancel", qmp.execute("migrate_cancel"), COMMAND);
+        }
+        long deadline = System.nanoTime() + ROLLBACK_WAIT.toNanos();
+        while (!MIGRATION_OVER.contains(status)) {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailure("the migration is still '" + status + "' " + ROLLBACK_WAIT + " after migrate_cancel");
+            }
+            sleep();
+            status = Abortable.awaitAnyway("query-migrate", qmp.queryMigrate(), COMMAND).path("status").asText("none");
+        }
+    }
+
+    private void resumeSource() {
+        // QEMU resumes a VM it paused for a migration that then failed or was cancelled, but not
+        // always at once; wait briefly before resuming it ourselves.
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        String status = Abortable.awaitAnyway("query-status", qmp.queryStatus(), COMMAND);
+        while (!status.equals("running") && System.nanoTime() < deadline) {
+            sleep();
+            status = Abortable.awaitAnyway("query-status", qmp.queryStatus(), COMMAND);
+        }
+        if (!status.equals("running")) {
+            Abortable.awaitAnyway("cont", qmp.execute("cont"), COMMAND);
+        }
+    }
+
+    private void removeNbdNodes() {
+        for (String node : new ArrayList<>(nbdNodes)) {
+            Abortable.awaitAnyway("blockdev-del", qmp.execute("blockdev-del", Map.of("node-name", node)), COMMAND);
+            nbdNodes.remove(node);
+        }
+    }
+
+    private static void attempt(List<String> problems, String what, Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            problems.add("could not " + what + ": " + describe(e));
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(POLL.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StepFailure("interrupted");
+        }
+    }
+
+    // ---- plumbing ----
+
+    private void release() {
+        if (control != null) {
+            control.close();
+        }
+        if (tunnel != null) {
+            try {
+                tunnel.shutdown(Duration.ofSeconds(2)).block(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                tunnel.dispose();
+            }
+        }
+        if (eventWatch != null) {
+            eventWatch.dispose();
+        }
+        if (qmp != null) {
+            qmp.close().onErrorResume(e -> reactor.core.publisher.Mono.empty()).block(Duration.ofSeconds(5));
+        }
+        PrivateDirs.delete(dir);
+    }
+
+    private <T> T qmp(reactor.core.publisher.Mono<T> command) {
+        return abortable.await(step, command, COMMAND.plusSeconds(5));
+    }
+
+    private void onEvent(QmpEvent e) {
+        if (e.name().equals("BLOCK_JOB_COMPLETED") || e.name().equals("BLOCK_JOB_CANCELLED")) {
+            jobEnds.put(e.data().path("device").asText(), e.data());
+        }
+    }
+
+    private void step(String name) {
+        step = name;
+        log.info("{}", name);
+        observer.onStep(name);
+        publish();
+    }
+
+    private void publish() {
+        observer.onProgress(new MigrationProgress(step, Duration.ofNanos(System.nanoTime() - started), diskProgress,
+            ramProgress));
+    }
+
+    private static String describe(Throwable t) {
+        if (t instanceof Abortable.AbortedException a) {
+            return "aborted: " + a.getMessage();
+        }
+        String m = t.getMessage();
+        return m != null && !m.isEmpty() ? m : t.toString();
+    }
+}

@@ -1,0 +1,105 @@
+package io.migtunnel.qemu.migration;
+
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.migtunnel.qemu.vm.DiskImages;
+import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.ExternalProcesses;
+import io.migtunnel.transport.Tunnel;
+import io.migtunnel.transport.TunnelDestination;
+import io.migtunnel.transport.TunnelSource;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Two real QEMUs on this machine (a running source with random disks and a random blob in RAM, a
+ * destination waiting with {@code -incoming defer}) and a destination tunnel in orchestrated mode.
+ */
+final class MigrationRig implements AutoCloseable {
+    static final long MiB = 1 << 20;
+    static final long BLOB_ADDRESS = 0x1000000L;
+    static final long BLOB_SIZE = 16 * MiB;
+
+    final Path dir;
+    final Map<String, Path> sourceImages = new LinkedHashMap<>();
+    final Map<String, Path> pristine = new LinkedHashMap<>();
+    final Map<String, Path> destinationImages = new LinkedHashMap<>();
+    final Path blob;
+    final QemuVm source;
+    final QemuVm destination;
+    final Tunnel tunnel;
+
+    static void assumeQemu() {
+        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
+        assumeTrue(ExternalProcesses.onPath("qemu-system-x86_64") && ExternalProcesses.onPath("qemu-img"),
+            "QEMU not installed");
+    }
+
+    /** Source disks {@code disk0}, {@code disk1} of {@code size}; destination disks as given (id → size). */
+    MigrationRig(Path dir, long size, Map<String, Long> destinationDisks) throws Exception {
+        this.dir = dir;
+        QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
+        for (int i = 0; i < 2; i++) {
+            String id = "disk" + i;
+            Path image = DiskImages.randomQcow2(dir.resolve("src-" + id + ".qcow2"), size, 0x5eed + i);
+            sourceImages.put(id, image);
+            pristine.put(id, Files.copy(image, dir.resolve("pristine-" + id + ".qcow2")));
+            src.disk(id, image);
+        }
+        blob = DiskImages.randomFile(dir.resolve("ram.bin"), BLOB_SIZE, 0xb10b);
+        src.ramBlob(blob, BLOB_ADDRESS);
+        QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
+        for (Map.Entry<String, Long> d : destinationDisks.entrySet()) {
+            Path image = DiskImages.emptyQcow2(dir.resolve("dst-" + d.getKey() + ".qcow2"), d.getValue());
+            destinationImages.put(d.getKey(), image);
+            dst.disk(d.getKey(), image);
+        }
+        source = src.start();
+        destination = dst.start();
+        tunnel = TunnelDestination.create()
+            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(QmpLocator.single(destination.qmpSocket())))
+            .bind().block(Duration.ofSeconds(10));
+    }
+
+    static Map<String, Long> disks(long size0, long size1) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("disk0", size0);
+        m.put("disk1", size1);
+        return m;
+    }
+
+    SourceMigration migration() {
+        return SourceMigration.create(source.qmpSocket(),
+            TunnelSource.create().connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())));
+    }
+
+    /** SHA-256 of {@code BLOB_SIZE} bytes of guest RAM at {@code BLOB_ADDRESS}. */
+    String ramDigest(QemuVm vm) throws Exception {
+        Path out = dir.resolve(vm.name() + "-ram-" + System.nanoTime() + ".bin");
+        vm.qmp().execute("pmemsave", Map.of("val", BLOB_ADDRESS, "size", BLOB_SIZE, "filename", out.toString()))
+            .block(Duration.ofSeconds(30));
+        return sha256(out);
+    }
+
+    static String sha256(Path file) throws Exception {
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        md.update(Files.readAllBytes(file));
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    String diagnostics() {
+        return "=== source ===\n" + source.log() + "\n=== destination ===\n" + destination.log();
+    }
+
+    @Override
+    public void close() {
+        tunnel.dispose();
+        source.close();
+        destination.close();
+    }
+}

@@ -1,0 +1,213 @@
+package io.migtunnel.qemu.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.migtunnel.qemu.vm.DiskImages;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Sinks;
+
+/**
+ * {@link SourceMigration} against {@link IncomingMigrations} with two real QEMUs, each with two
+ * qcow2 disks: the three migration modes end with the destination running the same RAM and disks;
+ * refusals and failures leave the source running on untouched disks with no block jobs left.
+ */
+@Tag("qemu")
+@Timeout(180)
+class SourceMigrationQemuTest {
+    private static final long SIZE = 32 * MigrationRig.MiB;
+    private static final Duration RUN = Duration.ofSeconds(150);
+    @TempDir
+    Path dir;
+    private MigrationRig rig;
+
+    @BeforeEach
+    void qemu() {
+        MigrationRig.assumeQemu();
+    }
+
+    @AfterEach
+    void close() {
+        if (rig != null) {
+            rig.close();
+        }
+    }
+
+    @Test
+    void precopy() throws Exception {
+        migrates(MigrationOptions.defaults());
+    }
+
+    @Test
+    void multifdWithFourChannels() throws Exception {
+        migrates(MigrationOptions.defaults().withMultifd(4));
+    }
+
+    @Test
+    void postcopy() throws Exception {
+        migrates(MigrationOptions.defaults().withPostcopy(true));
+    }
+
+    private void migrates(MigrationOptions options) throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
+        for (String id : rig.sourceImages.keySet()) {
+            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.destinationImages.get(id)))
+                .as("the comparison can fail").isFalse();
+        }
+        List<String> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+        var watch = rig.source.qmp().events().filter(e -> e.name().equals("MIGRATION"))
+            .subscribe(e -> statuses.add(e.data().path("status").asText()));
+        List<String> steps = new ArrayList<>();
+        List<MigrationProgress> progress = new ArrayList<>();
+        MigrationSummary summary;
+        try {
+            summary = rig.migration().options(options).observer(new MigrationObserver() {
+                @Override
+                public void onStep(String step) {
+                    steps.add(step);
+                }
+
+                @Override
+                public void onProgress(MigrationProgress p) {
+                    progress.add(p);
+                }
+            }).run().block(RUN);
+        } catch (RuntimeException e) {
+            throw new AssertionError(e.getMessage() + "\n" + rig.diagnostics(), e);
+        }
+
+        watch.dispose();
+        assertThat(statuses).as("source MIGRATION events").contains("pre-switchover").endsWith("completed");
+        if (options.postcopy()) {
+            assertThat(statuses).contains("postcopy-active");
+        } else {
+            assertThat(statuses).doesNotContain("postcopy-active");
+        }
+        assertThat(summary.destinationStatus()).isEqualTo("running");
+        assertThat(summary.disks()).extracting(MigrationSummary.Disk::id).containsExactly("disk0", "disk1");
+        assertThat(summary.disks()).allSatisfy(d -> assertThat(d.bytes()).isGreaterThanOrEqualTo(SIZE - 64 * 1024));
+        assertThat(summary.ramBytes()).isGreaterThanOrEqualTo(MigrationRig.BLOB_SIZE);
+        assertThat(rig.destination.status()).isEqualTo("running");
+        assertThat(rig.source.status()).isEqualTo("postmigrate");
+        assertThat(rig.source.qmp().queryBlockJobs().block(Duration.ofSeconds(5))).isEmpty();
+        assertThat(nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
+            .noneMatch(n -> n.startsWith("migtunnel-"));
+        assertThat(rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)))
+            .as("NBD exports left on the destination").isEmpty();
+        assertThat(steps).contains("mirror the disks", "switch over", "finish on the destination");
+        assertThat(progress).anySatisfy(p -> assertThat(p.ram()).isNotNull());
+        String blob = MigrationRig.sha256(rig.blob);
+        assertThat(rig.ramDigest(rig.destination)).as("guest RAM on the destination").isEqualTo(blob);
+
+        rig.destination.quit();
+        rig.source.quit();
+        for (String id : rig.sourceImages.keySet()) {
+            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.destinationImages.get(id)))
+                .as("disk %s identical after migration", id).isTrue();
+        }
+    }
+
+    @Test
+    void aDiskOfAnotherSizeIsRefusedBeforeAnythingIsCopied() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE + MigrationRig.MiB));
+        MigrationException e = failure(rig.migration());
+        assertThat(e.step()).isEqualTo("prepare the destination");
+        assertThat(e.reason()).contains("disk 'disk1' is " + (SIZE + MigrationRig.MiB) + " bytes on the destination but "
+            + SIZE + " on the source");
+        assertThat(e.rollbackProblems()).isEmpty();
+        assertUntouched();
+    }
+
+    @Test
+    void aMissingDiskIsRefusedBeforeAnythingIsCopied() throws Exception {
+        rig = new MigrationRig(dir, SIZE, Map.of("disk0", SIZE));
+        MigrationException e = failure(rig.migration());
+        assertThat(e.reason()).contains("disk 'disk1' does not exist (the destination has: disk0)");
+        assertUntouched();
+    }
+
+    @Test
+    void destinationKilledMidMirrorRollsBackWithinSeconds() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
+        AtomicBoolean killed = new AtomicBoolean();
+        AtomicLong killedAt = new AtomicLong();
+        SourceMigration m = rig.migration()
+            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
+            .observer(new MigrationObserver() {
+                @Override
+                public void onProgress(MigrationProgress p) {
+                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready()) && killed.compareAndSet(false, true)) {
+                        killedAt.set(System.nanoTime());
+                        new Thread(rig.destination::kill).start();
+                    }
+                }
+            });
+        MigrationException e = failure(m);
+        assertThat(killed).as("killed mid-mirror").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - killedAt.get())).isLessThan(Duration.ofSeconds(20));
+        assertThat(e.step()).isEqualTo("mirror the disks");
+        assertUntouched();
+    }
+
+    @Test
+    void anAbortMidMirrorRollsBackBothSides() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
+        Sinks.One<String> abort = Sinks.one();
+        SourceMigration m = rig.migration()
+            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
+            .abortOn(abort.asMono())
+            .observer(new MigrationObserver() {
+                @Override
+                public void onProgress(MigrationProgress p) {
+                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready())) {
+                        abort.tryEmitValue("operator pressed Ctrl-C");
+                    }
+                }
+            });
+        MigrationException e = failure(m);
+        assertThat(e.reason()).isEqualTo("aborted: operator pressed Ctrl-C");
+        assertThat(e.rollbackProblems()).isEmpty();
+        assertThat(rig.destination.status()).as("destination still waiting, not running").isEqualTo("inmigrate");
+        assertThat(rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)))
+            .as("NBD exports left on the destination").isEmpty();
+        assertUntouched();
+    }
+
+    private MigrationException failure(SourceMigration m) {
+        MigrationException e = catchThrowableOfType(MigrationException.class, () -> m.run().block(RUN));
+        assertThat(e).as("the migration fails\n%s", rig.diagnostics()).isNotNull();
+        return e;
+    }
+
+    /** The source runs with no block job or NBD node of ours, and, once it quit, its disks are as before. */
+    private void assertUntouched() throws Exception {
+        assertThat(rig.source.status()).isEqualTo("running");
+        assertThat(rig.source.qmp().queryBlockJobs().block(Duration.ofSeconds(5))).isEmpty();
+        assertThat(nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
+            .noneMatch(n -> n.startsWith("migtunnel-"));
+        rig.source.quit();
+        for (String id : rig.sourceImages.keySet()) {
+            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.pristine.get(id)))
+                .as("source disk %s unchanged", id).isTrue();
+        }
+    }
+
+    private static List<String> nodeNames(JsonNode nodes) {
+        List<String> names = new ArrayList<>();
+        nodes.forEach(n -> names.add(n.path("node-name").asText()));
+        return names;
+    }
+}
