@@ -1,10 +1,14 @@
 package io.migtunnel.cli;
 
+import io.migtunnel.qemu.migration.IncomingMigrations;
+import io.migtunnel.qemu.migration.QmpLocator;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +25,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code migtunnel destination}: listen for sources and route their streams to UNIX sockets. */
 @Command(name = "destination", mixinStandardHelpOptions = true,
-    description = "Listen on TCP; join each stream a source opens to the UNIX socket routed for its name.")
+    description = {"Listen on TCP; join each stream a source opens to the UNIX socket routed for its name.",
+        "With --qmp or --qmp-dir, also prepare a destination QEMU (started with -incoming defer) when a "
+            + "'migtunnel migrate' source asks: check its disks, export them over NBD on a private socket, "
+            + "migrate-incoming; on finish stop the NBD server and resume the VM."})
 final class DestinationCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger("migtunnel.destination");
 
@@ -29,9 +36,17 @@ final class DestinationCommand implements Callable<Integer> {
         description = "TCP address to listen on.")
     InetSocketAddress listen;
 
-    @Option(names = "--route", required = true, paramLabel = "NAME=UNIX_PATH", converter = Endpoints.NamedSocket.class,
+    @Option(names = "--route", paramLabel = "NAME=UNIX_PATH", converter = Endpoints.NamedSocket.class,
         description = "Streams named NAME go to the UNIX socket at UNIX_PATH. Repeatable.")
-    List<Map.Entry<String, Path>> routes;
+    List<Map.Entry<String, Path>> routes = new ArrayList<>();
+
+    @Option(names = "--qmp", paramLabel = "DEST_QMP_SOCKET",
+        description = "Orchestrated mode for one VM: the QMP socket of the destination QEMU (-incoming defer).")
+    Path qmp;
+
+    @Option(names = "--qmp-dir", paramLabel = "DIR",
+        description = "Orchestrated mode for a host: DIR/NAME.qmp is the QMP socket of VM NAME (migrate --vm NAME).")
+    Path qmpDir;
 
     @Option(names = "--max-sessions", paramLabel = "N",
         description = "Sessions (source connections) at once; one more gets GOAWAY REFUSED (default: ${DEFAULT-VALUE}).")
@@ -55,6 +70,15 @@ final class DestinationCommand implements Callable<Integer> {
     public Integer call() {
         InetSocketAddress address = Endpoints.resolve(listen);
         TunnelTls tls = tlsOptions.resolve("--listen", address, log);
+        if (qmp != null && qmpDir != null) {
+            throw new ParameterException(spec.commandLine(), "--qmp and --qmp-dir exclude each other");
+        }
+        if (routes.isEmpty() && qmp == null && qmpDir == null) {
+            throw new ParameterException(spec.commandLine(), "give --route, --qmp or --qmp-dir");
+        }
+        if (qmpDir != null && !Files.isDirectory(qmpDir)) {
+            throw new ParameterException(spec.commandLine(), "--qmp-dir " + qmpDir + " is not a directory");
+        }
         if (maxSessions < 1) {
             throw new ParameterException(spec.commandLine(), "--max-sessions must be at least 1");
         }
@@ -73,9 +97,16 @@ final class DestinationCommand implements Callable<Integer> {
             for (Map.Entry<String, Path> r : routes) {
                 dest = dest.route(r.getKey(), r.getValue());
             }
+            String mode = "routes " + routes;
+            if (qmp != null || qmpDir != null) {
+                dest = dest.handle(IncomingMigrations.CONTROL_STREAM,
+                    new IncomingMigrations(qmp != null ? QmpLocator.single(qmp) : QmpLocator.directory(qmpDir)));
+                mode = "migrations into " + (qmp != null ? qmp : qmpDir + "/NAME.qmp")
+                    + (routes.isEmpty() ? "" : " and " + mode);
+            }
             Tunnel tunnel = dest.bind().block();
-            log.info("ready: listening on {} ({}) with routes {}", tunnel.address(), tls != null ? "mutual TLS" : "plaintext",
-                routes);
+            log.info("ready: listening on {} ({}) with {}", tunnel.address(), tls != null ? "mutual TLS" : "plaintext",
+                mode);
             return Lifecycle.runUntilStopped(tunnel, log);
         }
     }

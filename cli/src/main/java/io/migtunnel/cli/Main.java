@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** Entry point of {@code bin/migtunnel}. */
 @Command(name = "migtunnel", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Live-migrate QEMU VMs with their disks over one multiplexed, flow-controlled connection.",
-    subcommands = {DestinationCommand.class, SourceCommand.class})
+    subcommands = {DestinationCommand.class, SourceCommand.class, MigrateCommand.class, DemoCommand.class})
 public final class Main {
     /** Exit code for bad command-line arguments. */
     static final int EXIT_USAGE = 2;

@@ -3,6 +3,7 @@ package io.migtunnel.cli;
 import io.migtunnel.metrics.MetricsServer;
 import io.migtunnel.metrics.MicrometerNbdRecorder;
 import io.migtunnel.metrics.MicrometerSessionListener;
+import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.nbd.NbdAwareness;
 import io.migtunnel.mux.SessionListener;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -37,6 +38,11 @@ final class MetricsEndpoint implements AutoCloseable {
             .block(BIND_TIMEOUT);
         log.info("metrics: http://{}:{}/metrics, health: /health", server.host(), server.port());
         return new MetricsEndpoint(SessionListener.all(metrics, nbd), server);
+    }
+
+    /** What a migration reports to (nothing yet: the migration meters come with the metrics module). */
+    MigrationObserver migrationObserver() {
+        return MigrationObserver.NONE;
     }
 
     /** What the tunnel reports to. */

@@ -30,6 +30,15 @@ class CommandLineTest {
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --max-sessions 0 | --max-sessions",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-allow-subject CN=x | --tls-allow-subject",
         "source --connect 192.0.2.1:1 --expose a=/tmp/x --tls-cert /nonexistent/c --tls-key /tmp/k --tls-ca /tmp/ca | /nonexistent/c",
+        "destination --listen 127.0.0.1:1                      | --qmp",
+        "destination --listen 127.0.0.1:1 --qmp /tmp/a --qmp-dir /tmp | --qmp-dir",
+        "destination --listen 127.0.0.1:1 --qmp-dir /nonexistent/dir | /nonexistent/dir",
+        "migrate --connect 127.0.0.1:1                         | --qmp",
+        "migrate --qmp /tmp/q                                  | --connect",
+        "migrate --qmp /tmp/q --connect 127.0.0.1:1 --max-bandwidth fast | fast",
+        "migrate --qmp /tmp/q --connect 127.0.0.1:1 --multifd -1 | multifd",
+        "migrate --qmp /tmp/q --connect 127.0.0.1:1 --vm ../etc | ../etc",
+        "migrate --qmp /tmp/q --connect 192.0.2.1:1            | --insecure-plaintext",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -528,7 +528,7 @@ public final class SourceRun {
 
     private void step(String name) {
         step = name;
-        log.info("{}", name);
+        log.debug("step: {}", name);
         observer.onStep(name);
         publish();
     }

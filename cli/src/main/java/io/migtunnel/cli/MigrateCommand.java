@@ -1,0 +1,95 @@
+package io.migtunnel.cli;
+
+import io.migtunnel.qemu.migration.MigrationObserver;
+import io.migtunnel.qemu.migration.MigrationOptions;
+import io.migtunnel.qemu.migration.SourceMigration;
+import io.migtunnel.transport.TunnelSource;
+import io.migtunnel.transport.TunnelTls;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code migtunnel migrate}: live-migrate the VM behind a QMP socket, with its disks, to a destination. */
+@Command(name = "migrate", mixinStandardHelpOptions = true,
+    description = {"Live-migrate a running QEMU VM with its disks through one tunnel to a destination started "
+        + "with --qmp or --qmp-dir.",
+        "Mirrors every disk over NBD, migrates RAM and device state, completes the mirrors while the VM is paused, "
+            + "switches over. Any failure or Ctrl-C before the switch-over rolls back: the source VM keeps running "
+            + "on its own, untouched disks."})
+final class MigrateCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger("migtunnel.migrate");
+
+    @Option(names = "--qmp", required = true, paramLabel = "SOURCE_QMP_SOCKET",
+        description = "The source QEMU's QMP socket (-qmp unix:PATH,server=on,wait=off); no other client may be on it.")
+    Path qmp;
+
+    @Option(names = "--connect", required = true, paramLabel = "HOST:PORT", converter = Endpoints.HostPort.class,
+        description = "The destination's TCP address.")
+    InetSocketAddress connect;
+
+    @Option(names = "--vm", paramLabel = "NAME",
+        description = "The VM's name on the destination (selects DIR/NAME.qmp with --qmp-dir); default: QEMU's -name.")
+    String vm;
+
+    @Option(names = "--disk", paramLabel = "ID",
+        description = "A disk to mirror: drive id, or node name for -blockdev. Repeatable; default: every writable disk.")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--multifd", paramLabel = "N", description = "Migrate RAM over N parallel channels (multifd).")
+    int multifd;
+
+    @Option(names = "--postcopy", description = "Switch to postcopy once RAM migration runs (no rollback after the switch).")
+    boolean postcopy;
+
+    @Option(names = "--max-bandwidth", paramLabel = "RATE", converter = ByteUnits.class,
+        description = "RAM bandwidth limit in bytes/s, e.g. 800M (default: none).")
+    long maxBandwidth;
+
+    @Option(names = "--mirror-bandwidth", paramLabel = "RATE", converter = ByteUnits.class,
+        description = "Bandwidth limit per disk mirror in bytes/s, e.g. 200M (default: none).")
+    long mirrorBandwidth;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    TunnelOptions options;
+
+    @Mixin
+    TlsOptions tlsOptions;
+
+    @Override
+    public Integer call() {
+        MigrationOptions migration;
+        try {
+            migration = MigrationOptions.defaults().withVm(vm).withDisks(disks).withMultifd(multifd)
+                .withPostcopy(postcopy).withMaxBandwidth(maxBandwidth).withMirrorBandwidth(mirrorBandwidth);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (vm != null && !io.migtunnel.qemu.migration.QmpLocator.VM_NAME.matcher(vm).matches()) {
+            throw new ParameterException(spec.commandLine(), "--vm '" + vm + "' is not a valid VM name");
+        }
+        InetSocketAddress address = Endpoints.resolve(connect);
+        TunnelTls tls = tlsOptions.resolve("--connect", address, log);
+        try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
+            TunnelSource tunnel = TunnelSource.create().connect(address).config(options.toConfig())
+                .listener(metrics.listener());
+            if (tls != null) {
+                tunnel = tunnel.tls(tls);
+            }
+            SourceMigration run = SourceMigration.create(qmp, tunnel).options(migration);
+            return MigrationRunner.run(run, metrics.migrationObserver(), System.out, System.err);
+        }
+    }
+}
