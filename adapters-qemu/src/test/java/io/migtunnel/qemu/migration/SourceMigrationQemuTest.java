@@ -121,6 +121,18 @@ class SourceMigrationQemuTest {
     }
 
     @Test
+    void aHostDaemonFindsTheVmByNameAndRefusesAnUnknownOne() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), true);
+        MigrationException e = failure(rig.migration().options(MigrationOptions.defaults().withVm("nosuchvm")));
+        assertThat(e.reason()).isEqualTo("destination: no VM 'nosuchvm' on the destination: "
+            + dir.resolve("nosuchvm.qmp") + " does not exist");
+        assertThat(rig.source.status()).isEqualTo("running");
+        MigrationSummary s = rig.migration().options(MigrationOptions.defaults().withVm("dst")).run().block(RUN);
+        assertThat(s.vm()).isEqualTo("dst");
+        assertThat(rig.destination.status()).isEqualTo("running");
+    }
+
+    @Test
     void aDiskOfAnotherSizeIsRefusedBeforeAnythingIsCopied() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE + MigrationRig.MiB));
         MigrationException e = failure(rig.migration());

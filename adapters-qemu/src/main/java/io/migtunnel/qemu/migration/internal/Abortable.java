@@ -41,11 +41,6 @@ final class Abortable {
         return unwrap(mono.timeout(timeout, Mono.error(() -> new TimeoutException(what + ": no result within " + timeout))));
     }
 
-    /** Waits {@code pause} unless aborted. */
-    void pause(Duration pause) {
-        await("pause", Mono.delay(pause).then(), pause.plusSeconds(5));
-    }
-
     private static <T> T unwrap(Mono<T> mono) {
         try {
             return mono.block();

@@ -52,13 +52,14 @@ public final class JsonLines {
     public static Flux<JsonNode> decode(Flux<ByteBuf> in) {
         return Flux.defer(() -> {
             ByteArrayOutputStream pending = new ByteArrayOutputStream();
-            return in.concatMapIterable(buf -> {
+            // hide(): no fusion, so buffers queued when a line fails are discarded (released), not dropped.
+            return in.hide().concatMapIterable(buf -> {
                 try {
                     return split(buf, pending);
                 } finally {
                     buf.release();
                 }
-            }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+            }, 1).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
         });
     }
 

@@ -26,6 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * One outgoing migration, step by step on the calling thread (blocking): mirror every disk over
@@ -48,6 +50,8 @@ public final class SourceRun {
     private final MigrationObserver observer;
     private final Abortable abortable = new Abortable();
     private final Map<String, JsonNode> jobEnds = new ConcurrentHashMap<>();
+    /** Signals a MIGRATION or block job event, so that a poll loop looks again at once. */
+    private final Sinks.Many<String> wakeups = Sinks.many().multicast().directBestEffort();
     private final long started = System.nanoTime();
 
     private String step = "start";
@@ -154,7 +158,7 @@ public final class SourceRun {
             if (System.nanoTime() > deadline) {
                 throw new StepFailure("the mirrors did not catch up within " + options.mirrorTimeout());
             }
-            abortable.pause(POLL);
+            awaitChange();
         }
 
         step("start the migration");
@@ -174,7 +178,7 @@ public final class SourceRun {
             qmp(qmp.blockJobCancel(m.job(), false));
         }
         while (!readMirrors().isEmpty()) {
-            abortable.pause(POLL);
+            awaitChange();
         }
         List<MigrationSummary.Disk> diskBytes = new ArrayList<>();
         for (Mirror m : mirrors) {
@@ -375,7 +379,7 @@ public final class SourceRun {
                 throw new StepFailure("the migration did not reach " + wanted + " within " + timeout
                     + " (status " + status + ")");
             }
-            abortable.pause(POLL);
+            awaitChange();
         }
     }
 
@@ -511,12 +515,12 @@ public final class SourceRun {
             eventWatch.dispose();
         }
         if (qmp != null) {
-            qmp.close().onErrorResume(e -> reactor.core.publisher.Mono.empty()).block(Duration.ofSeconds(5));
+            qmp.close().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(5));
         }
         PrivateDirs.delete(dir);
     }
 
-    private <T> T qmp(reactor.core.publisher.Mono<T> command) {
+    private <T> T qmp(Mono<T> command) {
         return abortable.await(step, command, COMMAND.plusSeconds(5));
     }
 
@@ -524,6 +528,20 @@ public final class SourceRun {
         if (e.name().equals("BLOCK_JOB_COMPLETED") || e.name().equals("BLOCK_JOB_CANCELLED")) {
             jobEnds.put(e.data().path("device").asText(), e.data());
         }
+        if (e.name().equals("MIGRATION") || e.name().startsWith("BLOCK_JOB_")) {
+            synchronized (wakeups) {
+                wakeups.tryEmitNext(e.name());
+            }
+        }
+    }
+
+    /**
+     * Waits until the next poll or a relevant QMP event, whichever comes first: the VM is paused
+     * at {@code pre-switchover}, so reacting to the event keeps the downtime short.
+     */
+    private void awaitChange() {
+        abortable.await(step, Mono.firstWithSignal(Mono.delay(POLL).then(), wakeups.asFlux().next().then()),
+            POLL.plusSeconds(5));
     }
 
     private void step(String name) {
