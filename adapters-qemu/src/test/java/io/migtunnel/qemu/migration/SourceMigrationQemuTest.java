@@ -175,6 +175,33 @@ class SourceMigrationQemuTest {
     }
 
     @Test
+    void theTunnelDroppingMidMirrorRollsBackBothSides() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
+        AtomicBoolean dropped = new AtomicBoolean();
+        SourceMigration m = rig.migration()
+            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
+            .observer(new MigrationObserver() {
+                @Override
+                public void onProgress(MigrationProgress p) {
+                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready()) && dropped.compareAndSet(false, true)) {
+                        rig.tunnel.dispose();
+                    }
+                }
+            });
+        MigrationException e = failure(m);
+        assertThat(dropped).isTrue();
+        assertThat(e.step()).isEqualTo("mirror the disks");
+        assertThat(rig.destination.status()).isEqualTo("inmigrate");
+        // The destination undoes prepare on its own once the session is gone.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)).isEmpty()) {
+            assertThat(System.nanoTime()).as("exports removed after the session ended").isLessThan(deadline);
+            Thread.sleep(100); // polling QEMU's state for a condition
+        }
+        assertUntouched();
+    }
+
+    @Test
     void anAbortMidMirrorRollsBackBothSides() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         Sinks.One<String> abort = Sinks.one();
