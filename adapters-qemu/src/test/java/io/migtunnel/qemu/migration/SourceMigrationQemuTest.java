@@ -154,19 +154,12 @@ class SourceMigrationQemuTest {
     @Test
     void destinationKilledMidMirrorRollsBackWithinSeconds() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
-        AtomicBoolean killed = new AtomicBoolean();
         AtomicLong killedAt = new AtomicLong();
-        SourceMigration m = rig.migration()
-            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
-            .observer(new MigrationObserver() {
-                @Override
-                public void onProgress(MigrationProgress p) {
-                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready()) && killed.compareAndSet(false, true)) {
-                        killedAt.set(System.nanoTime());
-                        new Thread(rig.destination::kill).start();
-                    }
-                }
-            });
+        AtomicBoolean killed = new AtomicBoolean();
+        SourceMigration m = slowMirrors().observer(midMirror(killed, () -> {
+            killedAt.set(System.nanoTime());
+            new Thread(rig.destination::kill).start();
+        }));
         MigrationException e = failure(m);
         assertThat(killed).as("killed mid-mirror").isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - killedAt.get())).isLessThan(Duration.ofSeconds(20));
@@ -178,17 +171,7 @@ class SourceMigrationQemuTest {
     void theTunnelDroppingMidMirrorRollsBackBothSides() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         AtomicBoolean dropped = new AtomicBoolean();
-        SourceMigration m = rig.migration()
-            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
-            .observer(new MigrationObserver() {
-                @Override
-                public void onProgress(MigrationProgress p) {
-                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready()) && dropped.compareAndSet(false, true)) {
-                        rig.tunnel.dispose();
-                    }
-                }
-            });
-        MigrationException e = failure(m);
+        MigrationException e = failure(slowMirrors().observer(midMirror(dropped, rig.tunnel::dispose)));
         assertThat(dropped).isTrue();
         assertThat(e.step()).isEqualTo("mirror the disks");
         assertThat(rig.destination.status()).isEqualTo("inmigrate");
@@ -205,24 +188,31 @@ class SourceMigrationQemuTest {
     void anAbortMidMirrorRollsBackBothSides() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         Sinks.One<String> abort = Sinks.one();
-        SourceMigration m = rig.migration()
-            .options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB))
-            .abortOn(abort.asMono())
-            .observer(new MigrationObserver() {
-                @Override
-                public void onProgress(MigrationProgress p) {
-                    if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready())) {
-                        abort.tryEmitValue("operator pressed Ctrl-C");
-                    }
-                }
-            });
-        MigrationException e = failure(m);
+        MigrationException e = failure(slowMirrors().abortOn(abort.asMono())
+            .observer(midMirror(new AtomicBoolean(), () -> abort.tryEmitValue("operator pressed Ctrl-C"))));
         assertThat(e.reason()).isEqualTo("aborted: operator pressed Ctrl-C");
         assertThat(e.rollbackProblems()).isEmpty();
         assertThat(rig.destination.status()).as("destination still waiting, not running").isEqualTo("inmigrate");
         assertThat(rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)))
             .as("NBD exports left on the destination").isEmpty();
         assertUntouched();
+    }
+
+    /** Mirrors at 4 MiB/s, so that "mid-mirror" lasts seconds. */
+    private SourceMigration slowMirrors() {
+        return rig.migration().options(MigrationOptions.defaults().withMirrorBandwidth(4 * MigrationRig.MiB));
+    }
+
+    /** Runs {@code action} once, when a mirror has copied something and is not in sync yet; sets {@code fired}. */
+    private static MigrationObserver midMirror(AtomicBoolean fired, Runnable action) {
+        return new MigrationObserver() {
+            @Override
+            public void onProgress(MigrationProgress p) {
+                if (p.disks().stream().anyMatch(d -> d.copied() > 0 && !d.ready()) && fired.compareAndSet(false, true)) {
+                    action.run();
+                }
+            }
+        };
     }
 
     private MigrationException failure(SourceMigration m) {
