@@ -121,6 +121,31 @@ class SourceMigrationQemuTest {
     }
 
     @Test
+    void withoutBlockdevMirrorDriveMirrorCarriesTheDisks() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
+        Path proxied = dir.resolve("old-qemu.qmp");
+        List<String> mirrorEvents = java.util.Collections.synchronizedList(new ArrayList<>());
+        var watch = rig.source.qmp().events().filter(e -> e.name().equals("BLOCK_JOB_READY"))
+            .subscribe(e -> mirrorEvents.add(e.data().path("device").asText()));
+        try (QmpCommandHidingProxy proxy = new QmpCommandHidingProxy(proxied, rig.source.qmpSocket(),
+                java.util.Set.of("blockdev-mirror"))) {
+            MigrationSummary s = SourceMigration.create(proxied, io.migtunnel.transport.TunnelSource.create()
+                    .connect(new java.net.InetSocketAddress("127.0.0.1", rig.tunnel.address().getPort())))
+                .run().block(RUN);
+            assertThat(s.destinationStatus()).isEqualTo("running");
+            assertThat(proxy.executed()).contains("drive-mirror").doesNotContain("blockdev-mirror", "blockdev-add");
+        } finally {
+            watch.dispose();
+        }
+        assertThat(mirrorEvents).containsExactlyInAnyOrder("migtunnel-mirror-0", "migtunnel-mirror-1");
+        rig.destination.quit();
+        rig.source.quit();
+        for (String id : rig.sourceImages.keySet()) {
+            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.destinationImages.get(id))).as(id).isTrue();
+        }
+    }
+
+    @Test
     void aHostDaemonFindsTheVmByNameAndRefusesAnUnknownOne() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), true);
         MigrationException e = failure(rig.migration().options(MigrationOptions.defaults().withVm("nosuchvm")));
