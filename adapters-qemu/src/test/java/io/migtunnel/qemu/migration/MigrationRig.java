@@ -42,11 +42,12 @@ final class MigrationRig implements AutoCloseable {
 
     /** Source disks {@code disk0}, {@code disk1} of {@code size}; destination disks as given (id → size). */
     MigrationRig(Path dir, long size, Map<String, Long> destinationDisks) throws Exception {
-        this(dir, size, destinationDisks, false);
+        this(dir, size, destinationDisks, vm -> QmpLocator.single(vm.qmpSocket()));
     }
 
-    /** With {@code hostDaemon}, the destination finds QMP sockets as {@code dir/NAME.qmp} (the VM is "dst"). */
-    MigrationRig(Path dir, long size, Map<String, Long> destinationDisks, boolean hostDaemon) throws Exception {
+    /** The destination tunnel finds QMP sockets with what {@code locator} makes of the destination VM. */
+    MigrationRig(Path dir, long size, Map<String, Long> destinationDisks,
+                 java.util.function.Function<QemuVm, QmpLocator> locator) throws Exception {
         this.dir = dir;
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         for (int i = 0; i < 2; i++) {
@@ -67,8 +68,7 @@ final class MigrationRig implements AutoCloseable {
         source = src.start();
         destination = dst.start();
         tunnel = TunnelDestination.create()
-            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(hostDaemon
-                ? QmpLocator.directory(dir) : QmpLocator.single(destination.qmpSocket())))
+            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(locator.apply(destination)))
             .bind().block(Duration.ofSeconds(10));
     }
 

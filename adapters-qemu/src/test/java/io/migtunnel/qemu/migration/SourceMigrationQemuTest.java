@@ -146,8 +146,31 @@ class SourceMigrationQemuTest {
     }
 
     @Test
+    void withoutBlockExportAddTheDestinationUsesNbdServerAdd() throws Exception {
+        QmpCommandHidingProxy[] proxy = new QmpCommandHidingProxy[1];
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), vm -> {
+            try {
+                proxy[0] = new QmpCommandHidingProxy(dir.resolve("old-dst.qmp"), vm.qmpSocket(),
+                    java.util.Set.of("block-export-add"));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return QmpLocator.single(dir.resolve("old-dst.qmp"));
+        });
+        try (QmpCommandHidingProxy p = proxy[0]) {
+            assertThat(rig.migration().run().block(RUN).destinationStatus()).isEqualTo("running");
+            assertThat(p.executed()).contains("nbd-server-add").doesNotContain("block-export-add");
+        }
+        rig.destination.quit();
+        rig.source.quit();
+        for (String id : rig.sourceImages.keySet()) {
+            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.destinationImages.get(id))).as(id).isTrue();
+        }
+    }
+
+    @Test
     void aHostDaemonFindsTheVmByNameAndRefusesAnUnknownOne() throws Exception {
-        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), true);
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), vm -> QmpLocator.directory(dir)); // VM "dst"
         MigrationException e = failure(rig.migration().options(MigrationOptions.defaults().withVm("nosuchvm")));
         assertThat(e.reason()).isEqualTo("destination: no VM 'nosuchvm' on the destination: "
             + dir.resolve("nosuchvm.qmp") + " does not exist");
