@@ -55,6 +55,20 @@ final class CompositeListener implements SessionListener {
     }
 
     @Override
+    public void onBufferedChanged(MuxStream stream, long delta) {
+        for (SessionListener l : listeners) {
+            l.onBufferedChanged(stream, delta);
+        }
+    }
+
+    @Override
+    public void onSendWindowChanged(MuxStream stream, long delta) {
+        for (SessionListener l : listeners) {
+            l.onSendWindowChanged(stream, delta);
+        }
+    }
+
+    @Override
     public void onRoundTrip(Duration rtt) {
         listeners.forEach(l -> l.onRoundTrip(rtt));
     }

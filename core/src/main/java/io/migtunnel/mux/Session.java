@@ -227,6 +227,7 @@ public final class Session {
     private StreamState newStream(int id, String name, boolean local) {
         StreamState s = new StreamState(this, id, name, local, config.streamWindow(), peer.streamWindow());
         streams.put(id, s);
+        listener.onSendWindowChanged(s, peer.streamWindow());
         if (!local) {
             peerOpenedActive++;
         }

@@ -52,6 +52,23 @@ public interface SessionListener {
     default void onCreditBlocked(MuxStream stream, long nanos) {
     }
 
+    /**
+     * The bytes {@code stream} holds for its local consumer (received, not yet taken) changed by
+     * {@code delta}: up when DATA arrives, down when the consumer takes a buffer and by what is left
+     * when the stream ends. A stream's deltas sum to 0 by the time it has closed.
+     */
+    default void onBufferedChanged(MuxStream stream, long delta) {
+    }
+
+    /**
+     * The credit the peer allows {@code stream} (bytes it may send before the next CREDIT) changed by
+     * {@code delta}: up by the peer's initial window when the stream is created and at each CREDIT
+     * that raises it, down for each DATA frame sent and by what is left when the stream ends. A
+     * stream's deltas sum to 0 by the time it has closed.
+     */
+    default void onSendWindowChanged(MuxStream stream, long delta) {
+    }
+
     /** A PONG measured the round trip. */
     default void onRoundTrip(Duration rtt) {
     }

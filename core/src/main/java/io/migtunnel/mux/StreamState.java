@@ -136,6 +136,7 @@ final class StreamState implements MuxStream {
             session.listener().onPayload(this, false, payload);
             received.add(payload);
             buffered += length;
+            session.listener().onBufferedChanged(this, length);
         } else {
             payload.release();
         }
@@ -155,6 +156,7 @@ final class StreamState implements MuxStream {
                 int length = buf.readableBytes();
                 buffered -= length;
                 consumedOffset += length;
+                session.listener().onBufferedChanged(this, -length);
                 if (inboundDemand != Long.MAX_VALUE) {
                     inboundDemand--;
                 }
@@ -361,6 +363,7 @@ final class StreamState implements MuxStream {
             }
             sentOffset += length;
             pendingBytes -= length;
+            session.listener().onSendWindowChanged(this, -length);
             boolean fin = pending.isEmpty() && upstreamDone;
             session.writeData(this, fin, chunk);
             if (fin) {
@@ -391,6 +394,7 @@ final class StreamState implements MuxStream {
             return;
         }
         if (limit > sendLimit) {
+            session.listener().onSendWindowChanged(this, limit - sendLimit);
             sendLimit = limit;
             endCreditBlocked();
             if (!pending.isEmpty()) {
@@ -450,6 +454,7 @@ final class StreamState implements MuxStream {
             return;
         }
         resetCause = cause;
+        reportWindowsReleased();
         ByteBuf buf;
         while ((buf = received.poll()) != null) {
             buf.release();
@@ -474,8 +479,19 @@ final class StreamState implements MuxStream {
         closedSink.tryEmitError(cause);
     }
 
+    /** Reports the buffered bytes and send window the stream gives up as it ends. */
+    private void reportWindowsReleased() {
+        if (buffered > 0) {
+            session.listener().onBufferedChanged(this, -buffered);
+        }
+        if (sendLimit > sentOffset) {
+            session.listener().onSendWindowChanged(this, sentOffset - sendLimit);
+        }
+    }
+
     private void maybeClose() {
         if (!closed && finSent && inboundCompleted && resetCause == null) {
+            reportWindowsReleased();
             closed = true;
             opened.tryEmitEmpty();
             session.onStreamClosed(this, null);

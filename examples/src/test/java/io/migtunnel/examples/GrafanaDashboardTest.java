@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.migtunnel.metrics.MigrationMeters;
 import io.migtunnel.metrics.TunnelMeters;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.prometheusmetrics.PrometheusNamingConvention;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,17 +17,29 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** Keeps {@code grafana/migtunnel-dashboard.json} in step with {@link TunnelMeters}. */
+/** Keeps {@code grafana/migtunnel-dashboard.json} in step with {@link TunnelMeters} and {@link MigrationMeters}. */
 class GrafanaDashboardTest {
     private static final Path DASHBOARD = Path.of("grafana", "migtunnel-dashboard.json");
     private static final Pattern METRIC = Pattern.compile("\\bmigtunnel_[a-z0-9_]+");
+    private static final PrometheusNamingConvention NAMING = new PrometheusNamingConvention();
 
     @Test
-    void everyMetricInEveryExpressionIsATunnelMeter() throws Exception {
-        JsonNode dashboard = new ObjectMapper().readTree(DASHBOARD.toFile());
-        List<String> expressions = expressions(dashboard);
-        assertThat(expressions).isNotEmpty();
+    void everyMetricInEveryExpressionIsAMeterOfTheCatalogue() throws Exception {
+        assertThat(usedMetrics()).isNotEmpty();
+        assertThat(prometheusNames()).containsAll(usedMetrics());
+    }
 
+    @Test
+    void theDashboardShowsMigrationsAndStreamWindows() throws Exception {
+        assertThat(usedMetrics()).contains("migtunnel_migration_active", "migtunnel_migration_step",
+            "migtunnel_migration_ram_remaining_bytes", "migtunnel_migration_disk_copied_bytes",
+            "migtunnel_migration_downtime_seconds_max", "migtunnel_migrations_total",
+            "migtunnel_stream_buffered_bytes", "migtunnel_stream_send_window_bytes");
+    }
+
+    /** The metric names in every expression; each expression must name at least one. */
+    private static Set<String> usedMetrics() throws Exception {
+        List<String> expressions = expressions(new ObjectMapper().readTree(DASHBOARD.toFile()));
         Set<String> used = new TreeSet<>();
         for (String expr : expressions) {
             Matcher m = METRIC.matcher(expr);
@@ -33,7 +48,7 @@ class GrafanaDashboardTest {
                 used.add(m.group());
             } while (m.find());
         }
-        assertThat(prometheusNames()).containsAll(used);
+        return used;
     }
 
     @Test
@@ -51,19 +66,26 @@ class GrafanaDashboardTest {
         }
     }
 
-    /** Names as Prometheus exposes them: dots become underscores; counters get {@code _total}, timers four series. */
+    /** Names as Prometheus exposes them (Micrometer's naming: base unit appended; counters get {@code _total}). */
     static Set<String> prometheusNames() {
         Set<String> names = new TreeSet<>();
         for (TunnelMeters meter : TunnelMeters.values()) {
-            String base = meter.meterName().replace('.', '_');
-            switch (meter.type()) {
-                case COUNTER -> names.add(base + "_total");
-                case TIMER -> List.of("_count", "_sum", "_bucket", "_max").forEach(s -> names.add(base + "_seconds" + s));
-                case GAUGE -> names.add(base);
-                default -> throw new AssertionError("no Prometheus naming rule for " + meter.type());
-            }
+            addNames(names, meter.meterName(), meter.type(), meter.baseUnit());
+        }
+        for (MigrationMeters meter : MigrationMeters.values()) {
+            addNames(names, meter.meterName(), meter.type(), meter.baseUnit());
         }
         return names;
+    }
+
+    private static void addNames(Set<String> names, String meterName, Meter.Type type, String baseUnit) {
+        String base = NAMING.name(meterName, type, baseUnit).replace('.', '_'); // the exposition sanitizes units too
+        switch (type) {
+            case COUNTER -> names.add(base + "_total");
+            case TIMER -> List.of("_count", "_sum", "_bucket", "_max").forEach(s -> names.add(base + s));
+            case GAUGE -> names.add(base);
+            default -> throw new AssertionError("no Prometheus naming rule for " + type);
+        }
     }
 
     /** Every panel query and every template-variable query. */

@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
  * TunnelDestination.create().listener(metrics)...
  * }</pre>
  *
- * <p>The data path costs one map lookup by stream name and two counter increments per frame:
- * the meters of each stream name are created once. At most {@link #DEFAULT_MAX_STREAM_NAMES}
+ * <p>The data path costs one map lookup by stream name per event, and counter increments and
+ * atomic additions (bytes, frames, buffered bytes, send window): the meters of each stream name
+ * are created once, and nothing is allocated per frame. At most {@link #DEFAULT_MAX_STREAM_NAMES}
  * distinct names get their own tag (a peer may open streams with any name); the rest are
  * tagged {@value TunnelMeters.Tags#OTHER_STREAMS}.
  */
@@ -134,6 +135,16 @@ public final class MicrometerSessionListener implements SessionListener {
     @Override
     public void onCreditBlocked(MuxStream stream, long nanos) {
         meters(stream).creditBlocked.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void onBufferedChanged(MuxStream stream, long delta) {
+        meters(stream).buffered.addAndGet(delta);
+    }
+
+    @Override
+    public void onSendWindowChanged(MuxStream stream, long delta) {
+        meters(stream).sendWindow.addAndGet(delta);
     }
 
     @Override

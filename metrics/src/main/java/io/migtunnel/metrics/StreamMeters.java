@@ -2,8 +2,10 @@ package io.migtunnel.metrics;
 
 import io.migtunnel.metrics.TunnelMeters.Tags;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** The meters of one stream name, created once so the data path does no registry lookup. */
 final class StreamMeters {
@@ -13,6 +15,10 @@ final class StreamMeters {
     final Counter framesReceived;
     final Counter opened;
     final Timer creditBlocked;
+    /** Bytes received and not yet taken by the local consumers, over the open streams of this name. */
+    final AtomicLong buffered = new AtomicLong();
+    /** Credit the peer allows, over the open streams of this name. */
+    final AtomicLong sendWindow = new AtomicLong();
 
     StreamMeters(MeterRegistry registry, String stream) {
         bytesSent = counter(registry, TunnelMeters.STREAM_BYTES, stream, Tags.SENT);
@@ -26,6 +32,17 @@ final class StreamMeters {
         creditBlocked = Timer.builder(TunnelMeters.STREAM_CREDIT_BLOCKED.meterName())
             .description(TunnelMeters.STREAM_CREDIT_BLOCKED.description())
             .tag(Tags.STREAM, stream)
+            .register(registry);
+        gauge(registry, TunnelMeters.STREAM_BUFFERED, stream, buffered);
+        gauge(registry, TunnelMeters.STREAM_SEND_WINDOW, stream, sendWindow);
+    }
+
+    private static void gauge(MeterRegistry registry, TunnelMeters meter, String stream, AtomicLong value) {
+        Gauge.builder(meter.meterName(), value, AtomicLong::get)
+            .description(meter.description())
+            .baseUnit(meter.baseUnit())
+            .tag(Tags.STREAM, stream)
+            .strongReference(true)
             .register(registry);
     }
 

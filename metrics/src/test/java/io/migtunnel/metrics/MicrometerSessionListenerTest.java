@@ -81,6 +81,29 @@ class MicrometerSessionListenerTest {
     }
 
     @Test
+    void bufferedBytesAndSendWindowsAreSummedOverTheOpenStreamsOfAName() {
+        MuxStream disk1 = new FakeStream(1, "nbd/disk0");
+        MuxStream disk2 = new FakeStream(3, "nbd/disk0");
+        listener.onSendWindowChanged(disk1, 65_536);
+        listener.onSendWindowChanged(disk2, 65_536);
+        listener.onSendWindowChanged(disk1, -4_000);
+        listener.onBufferedChanged(disk2, 1_000);
+        listener.onBufferedChanged(disk2, 500);
+        listener.onBufferedChanged(disk2, -1_000);
+
+        assertThat(gauge("migtunnel.stream.send.window", "nbd/disk0")).isEqualTo(2 * 65_536 - 4_000);
+        assertThat(gauge("migtunnel.stream.buffered", "nbd/disk0")).isEqualTo(500);
+        assertThat(registry.get("migtunnel.stream.buffered").gauge().getId().getBaseUnit()).isEqualTo("bytes");
+
+        listener.onSendWindowChanged(disk1, -(65_536 - 4_000));
+        listener.onBufferedChanged(disk2, -500);
+        listener.onSendWindowChanged(disk2, -65_536);
+
+        assertThat(gauge("migtunnel.stream.send.window", "nbd/disk0")).isZero();
+        assertThat(gauge("migtunnel.stream.buffered", "nbd/disk0")).isZero();
+    }
+
+    @Test
     void creditWaitsRoundTripsAndProtocolErrorsAreRecorded() {
         MuxStream s = new FakeStream(1, "migration");
         listener.onCreditBlocked(s, TimeUnit.MILLISECONDS.toNanos(3));
@@ -107,6 +130,10 @@ class MicrometerSessionListenerTest {
         assertThat(listener.health())
             .isEqualTo(new TunnelHealth(false, "no tunnel session is up (last one closed: KEEPALIVE_TIMEOUT: no frame for 20 s)"));
         assertThat(registry.get("migtunnel.sessions.active").gauge().value()).isZero();
+    }
+
+    private double gauge(String name, String stream) {
+        return registry.get(name).tag("stream", stream).gauge().value();
     }
 
     private double resets(String stream, String reason, String side) {

@@ -7,7 +7,11 @@ import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -24,28 +28,36 @@ class TunnelMetricsTest {
     private static final SessionConfig CONFIG = SessionConfig.defaults()
         .withStreamWindow(65_536)
         .withKeepalive(Duration.ofMillis(50), Duration.ofSeconds(10));
+    private static final double WINDOW = CONFIG.streamWindow();
+    /** What the producer route writes to each connection: many windows. */
+    private static final long PRODUCED = 8L << 20;
 
     @TempDir
     Path dir;
 
     private ServerSocketChannel echo;
+    private ServerSocketChannel producer;
     private Metered destinationMetrics;
     private Metered sourceMetrics;
     private Tunnel destination;
     private Tunnel source;
     private Path exposed;
+    private Path exposedProducer;
 
     @BeforeEach
     void startTunnel() throws Exception {
         echo = UnixSockets.echoServer(dir.resolve("echo.sock"));
         exposed = dir.resolve("echo-exposed.sock");
+        producer = UnixSockets.producerServer(dir.resolve("producer.sock"), PRODUCED);
+        exposedProducer = dir.resolve("producer-exposed.sock");
         destinationMetrics = new Metered();
         sourceMetrics = new Metered();
         destination = TunnelDestination.create().config(CONFIG).route("echo", dir.resolve("echo.sock"))
+            .route("producer", dir.resolve("producer.sock"))
             .listener(destinationMetrics.listener).bind().block(DEADLINE);
         source = TunnelSource.create().config(CONFIG)
             .connect(new InetSocketAddress("127.0.0.1", destination.address().getPort()))
-            .expose("echo", exposed).listener(sourceMetrics.listener).start().block(DEADLINE);
+            .expose("echo", exposed).expose("producer", exposedProducer).listener(sourceMetrics.listener).start().block(DEADLINE);
     }
 
     @AfterEach
@@ -55,6 +67,7 @@ class TunnelMetricsTest {
         sourceMetrics.close();
         destinationMetrics.close();
         echo.close();
+        producer.close();
     }
 
     @Test
@@ -90,6 +103,36 @@ class TunnelMetricsTest {
         assertThat(sourceMetrics.scraper.awaitSample("migtunnel_session_rtt_seconds_count", Map.of(), v -> v > 0,
             DEADLINE)).isPositive();
         assertThat(sourceMetrics.scraper.sample("migtunnel_sessions_active", Map.of())).isEqualTo(1);
+    }
+
+    @Test
+    void aStalledReaderHoldsAtMostOneWindowBufferedUntilItDrains() throws Exception {
+        Map<String, String> stream = Map.of("stream", "producer");
+        Scraper source = sourceMetrics.scraper;
+        Scraper destination = destinationMetrics.scraper;
+        try (SocketChannel reader = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            reader.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
+            reader.connect(UnixDomainSocketAddress.of(exposedProducer));
+
+            // Nobody reads: the source's writer stops taking, the destination uses up its credit.
+            assertThat(destination.awaitSample("migtunnel_stream_send_window_bytes", stream, v -> v == 0, DEADLINE))
+                .isZero();
+            double buffered = source.awaitSample("migtunnel_stream_buffered_bytes", stream, v -> v > WINDOW / 2,
+                DEADLINE);
+            assertThat(buffered).as("more than the half window that is not yet credited back, at most one window")
+                .isGreaterThan(WINDOW / 2).isLessThanOrEqualTo(WINDOW);
+            assertThat(source.sample("migtunnel_stream_send_window_bytes", stream))
+                .as("the source sent nothing: its whole window is left").isEqualTo(WINDOW);
+            assertThat(destination.sample("migtunnel_stream_buffered_bytes", stream)).isZero();
+
+            assertThat(UnixSockets.readToEnd(reader)).isEqualTo(PRODUCED);
+        }
+        for (Metered side : new Metered[] {sourceMetrics, destinationMetrics}) {
+            assertThat(side.scraper.awaitSample("migtunnel_streams_active", Map.of(), v -> v == 0, DEADLINE)).isZero();
+            assertThat(side.scraper.sample("migtunnel_stream_buffered_bytes", stream)).isZero();
+            assertThat(side.scraper.sample("migtunnel_stream_send_window_bytes", stream))
+                .as("a closed stream leaves no window behind").isZero();
+        }
     }
 
     private static void assertBytes(Scraper scraper, String direction, long expected) throws Exception {

@@ -12,7 +12,10 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** Blocking UNIX-socket helpers for tests: an echo server and a client that echoes a payload through it. */
+/**
+ * Blocking UNIX-socket helpers for tests: an echo server, a producer server, and clients that
+ * echo a payload through it or read to the end.
+ */
 public final class UnixSockets {
     private UnixSockets() {
     }
@@ -37,6 +40,54 @@ public final class UnixSockets {
         acceptor.setDaemon(true);
         acceptor.start();
         return server;
+    }
+
+    /** A server on {@code path} that writes {@code bytes} zero bytes to every connection, then closes it. */
+    public static ServerSocketChannel producerServer(Path path, long bytes) throws IOException {
+        Files.deleteIfExists(path);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Thread acceptor = new Thread(() -> {
+            while (server.isOpen()) {
+                try {
+                    SocketChannel ch = server.accept();
+                    Thread t = new Thread(() -> produce(ch, bytes), "produce-" + path.getFileName());
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }, "produce-accept-" + path.getFileName());
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return server;
+    }
+
+    private static void produce(SocketChannel ch, long bytes) {
+        try (ch) {
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            for (long left = bytes; left > 0; left -= buf.limit()) {
+                buf.clear().limit((int) Math.min(buf.capacity(), left));
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+            }
+        } catch (IOException e) {
+            // the test sees the failure as missing bytes
+        }
+    }
+
+    /** Reads {@code ch} until EOF; returns the number of bytes read. */
+    public static long readToEnd(SocketChannel ch) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        long total = 0;
+        int n;
+        while ((n = ch.read(buf)) >= 0) {
+            total += n;
+            buf.clear();
+        }
+        return total;
     }
 
     private static void echo(SocketChannel ch) {

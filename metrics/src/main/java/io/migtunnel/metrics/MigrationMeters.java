@@ -1,0 +1,121 @@
+package io.migtunnel.metrics;
+
+import io.micrometer.core.instrument.Meter;
+import java.util.List;
+
+/**
+ * Every meter recorded by {@link MicrometerMigrationObserver}: name, type, base unit, tag keys and
+ * meaning. The gauges describe the migration in progress and read 0 (disk gauges: absent) between
+ * migrations; the counter and timers accumulate over every migration. Tag values are bounded: a
+ * fixed list of steps, two outcomes, and at most {@link MicrometerMigrationObserver#MAX_DISKS}
+ * disk ids at a time. There is no VM-name tag: names are unbounded over a process's life.
+ */
+public enum MigrationMeters {
+    ACTIVE("migtunnel.migration.active", Meter.Type.GAUGE, null,
+        "1 while a migration runs (from its first step to its outcome), else 0"),
+    STEP("migtunnel.migration.step", Meter.Type.GAUGE, null,
+        "1 for the step the running migration is in, 0 for every other step", Tags.STEP),
+    RAM_TRANSFERRED("migtunnel.migration.ram.transferred", Meter.Type.GAUGE, "bytes",
+        "RAM and device state bytes QEMU has sent"),
+    RAM_REMAINING("migtunnel.migration.ram.remaining", Meter.Type.GAUGE, "bytes",
+        "RAM bytes QEMU still has to send (dirty pages included)"),
+    RAM_TOTAL("migtunnel.migration.ram.total", Meter.Type.GAUGE, "bytes",
+        "Guest RAM size"),
+    RAM_DIRTY_RATE("migtunnel.migration.ram.dirty.rate", Meter.Type.GAUGE, "bytes.per.second",
+        "How fast the guest dirties RAM"),
+    RAM_THROUGHPUT("migtunnel.migration.ram.throughput", Meter.Type.GAUGE, "bytes.per.second",
+        "QEMU's measured migration throughput"),
+    EXPECTED_DOWNTIME("migtunnel.migration.expected.downtime", Meter.Type.GAUGE, "seconds",
+        "QEMU's estimate of the pause at switch-over"),
+    DISK_COPIED("migtunnel.migration.disk.copied", Meter.Type.GAUGE, "bytes",
+        "Bytes a disk's mirror has copied", Tags.DISK),
+    DISK_TOTAL("migtunnel.migration.disk.total", Meter.Type.GAUGE, "bytes",
+        "Bytes a disk's mirror has to copy so far (grows while the guest writes)", Tags.DISK),
+    DISK_READY("migtunnel.migration.disk.ready", Meter.Type.GAUGE, null,
+        "1 once a disk's mirror has caught up, else 0", Tags.DISK),
+    DOWNTIME("migtunnel.migration.downtime", Meter.Type.TIMER, null,
+        "The pause QEMU reports at switch-over, per completed migration"),
+    DURATION("migtunnel.migration.duration", Meter.Type.TIMER, null,
+        "From a migration's start to its outcome (a failure's rollback included)", Tags.OUTCOME),
+    MIGRATIONS("migtunnel.migrations", Meter.Type.COUNTER, null,
+        "Migrations finished, by outcome and the step they ended at", Tags.OUTCOME, Tags.STEP),
+    ROLLBACK_INCOMPLETE("migtunnel.migration.rollback.incomplete", Meter.Type.COUNTER, null,
+        "Failed migrations whose rollback could not undo everything (see the log)", Tags.STEP);
+
+    private final String meterName;
+    private final Meter.Type type;
+    private final String baseUnit;
+    private final String description;
+    private final List<String> tagKeys;
+
+    MigrationMeters(String meterName, Meter.Type type, String baseUnit, String description, String... tagKeys) {
+        this.meterName = meterName;
+        this.type = type;
+        this.baseUnit = baseUnit;
+        this.description = description;
+        this.tagKeys = List.of(tagKeys);
+    }
+
+    /** The Micrometer name (Prometheus: dots become underscores, then the base unit and suffixes). */
+    public String meterName() {
+        return meterName;
+    }
+
+    public Meter.Type type() {
+        return type;
+    }
+
+    /** The base unit, or null. */
+    public String baseUnit() {
+        return baseUnit;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The tag keys every meter of this kind carries. */
+    public List<String> tagKeys() {
+        return tagKeys;
+    }
+
+    /** Tag keys and their values. */
+    public static final class Tags {
+        /** A step of {@link #STEPS}, or {@link #OTHER}. */
+        public static final String STEP = "step";
+        /** {@link #COMPLETED} or {@link #FAILED}. */
+        public static final String OUTCOME = "outcome";
+        /** A disk id as the migration names it, such as {@code drive0}, or {@link #OTHER}. */
+        public static final String DISK = "disk";
+
+        public static final String COMPLETED = "completed";
+        public static final String FAILED = "failed";
+        /** A step not in {@link #STEPS}, or a disk beyond {@link MicrometerMigrationObserver#MAX_DISKS}. */
+        public static final String OTHER = "_other";
+
+        /**
+         * The steps of a source migration, in order, as {@code io.migtunnel.qemu.migration} names them
+         * ({@code MigrationObserver.onStep}, {@code MigrationException.step()}): the values of the
+         * {@code step} tag besides {@link #OTHER}. A completed migration ends at {@code done}; a
+         * failed one is counted at the step that failed, not at {@code roll back}.
+         */
+        public static final List<String> STEPS = List.of(
+            "connect to the source QMP socket",
+            "inspect the source VM",
+            "connect the tunnel",
+            "prepare the destination",
+            "start the disk mirrors",
+            "mirror the disks",
+            "start the migration",
+            "migrate RAM and device state",
+            "complete the disk mirrors (VM paused)",
+            "switch over",
+            "remove the NBD nodes",
+            "finish on the destination",
+            "done",
+            "roll back");
+
+        private Tags() {
+        }
+    }
+}
