@@ -1,6 +1,7 @@
 package io.migtunnel.cli;
 
 import io.migtunnel.metrics.MetricsServer;
+import io.migtunnel.metrics.MicrometerMigrationObserver;
 import io.migtunnel.metrics.MicrometerNbdRecorder;
 import io.migtunnel.metrics.MicrometerSessionListener;
 import io.migtunnel.qemu.migration.MigrationObserver;
@@ -18,17 +19,19 @@ final class MetricsEndpoint implements AutoCloseable {
     private static final Duration BIND_TIMEOUT = Duration.ofSeconds(10);
 
     private final SessionListener listener;
+    private final MigrationObserver migrations;
     private final DisposableServer server;
 
-    private MetricsEndpoint(SessionListener listener, DisposableServer server) {
+    private MetricsEndpoint(SessionListener listener, MigrationObserver migrations, DisposableServer server) {
         this.listener = listener;
+        this.migrations = migrations;
         this.server = server;
     }
 
     /** Serves metrics on {@code address}, or does nothing when it is null (no {@code --metrics}). */
     static MetricsEndpoint start(InetSocketAddress address, Logger log) {
         if (address == null) {
-            return new MetricsEndpoint(SessionListener.NONE, null);
+            return new MetricsEndpoint(SessionListener.NONE, MigrationObserver.NONE, null);
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MicrometerSessionListener metrics = new MicrometerSessionListener(registry);
@@ -37,12 +40,17 @@ final class MetricsEndpoint implements AutoCloseable {
         DisposableServer server = MetricsServer.start(Endpoints.resolve(address), registry, metrics::health)
             .block(BIND_TIMEOUT);
         log.info("metrics: http://{}:{}/metrics, health: /health", server.host(), server.port());
-        return new MetricsEndpoint(SessionListener.all(metrics, nbd), server);
+        return new MetricsEndpoint(SessionListener.all(metrics, nbd), new MicrometerMigrationObserver(registry), server);
     }
 
-    /** What a migration reports to (nothing yet: the migration meters come with the metrics module). */
+    /** What a migration reports to. */
     MigrationObserver migrationObserver() {
-        return MigrationObserver.NONE;
+        return migrations;
+    }
+
+    /** Whether metrics are served. */
+    boolean isServing() {
+        return server != null;
     }
 
     /** What the tunnel reports to. */

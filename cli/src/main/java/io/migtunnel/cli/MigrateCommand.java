@@ -59,6 +59,11 @@ final class MigrateCommand implements Callable<Integer> {
         description = "Bandwidth limit per disk mirror in bytes/s, e.g. 200M (default: none).")
     long mirrorBandwidth;
 
+    @Option(names = "--metrics-linger", paramLabel = "SECONDS",
+        description = "With --metrics: keep serving /metrics this long after the migration ended, so that Prometheus "
+            + "scrapes the final values (default: ${DEFAULT-VALUE}).")
+    int metricsLinger = 0;
+
     @Spec
     CommandSpec spec;
 
@@ -89,7 +94,16 @@ final class MigrateCommand implements Callable<Integer> {
                 tunnel = tunnel.tls(tls);
             }
             SourceMigration run = SourceMigration.create(qmp, tunnel).options(migration);
-            return MigrationRunner.run(run, metrics.migrationObserver(), System.out, System.err);
+            int code = MigrationRunner.run(run, metrics.migrationObserver(), System.out, System.err);
+            if (metrics.isServing() && metricsLinger > 0) {
+                log.info("serving the final metrics for {} s (--metrics-linger)", metricsLinger);
+                try {
+                    Thread.sleep(metricsLinger * 1000L);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return code;
         }
     }
 }

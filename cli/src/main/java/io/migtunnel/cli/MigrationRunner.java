@@ -24,13 +24,14 @@ final class MigrationRunner {
     static int run(SourceMigration migration, MigrationObserver extra, PrintStream out, PrintStream err) {
         Sinks.One<String> abort = Sinks.one();
         AtomicInteger signal = new AtomicInteger();
+        java.util.Map<Signal, sun.misc.SignalHandler> previous = new java.util.HashMap<>();
         for (String name : new String[] {"INT", "TERM"}) {
-            Signal.handle(new Signal(name), sig -> {
+            previous.put(new Signal(name), Signal.handle(new Signal(name), sig -> {
                 if (signal.compareAndSet(0, sig.getNumber())) {
                     err.println("migtunnel: SIG" + sig.getName() + ": aborting the migration and rolling back...");
                     abort.tryEmitValue("interrupted by SIG" + sig.getName());
                 }
-            });
+            }));
         }
         ProgressDisplay progress = ProgressDisplay.forStdout();
         try {
@@ -46,6 +47,8 @@ final class MigrationRunner {
                 ? "rolled back: the source VM keeps running on its own disks"
                 : "rollback incomplete, check the source VM"));
             return signal.get() != 0 ? 128 + signal.get() : EXIT_FAILED;
+        } finally {
+            previous.forEach(Signal::handle); // after the migration, signals end the process as usual
         }
     }
 }

@@ -80,11 +80,20 @@ class MigrateCommandTest {
     @Test
     void migratesBothDisksAndPrintsASummary() throws Exception {
         Path log = dir.resolve("migrate.log");
+        int metricsPort = freePort();
         Process migrate = launch(log, "migrate", "--qmp", source.qmpSocket().toString(),
-            "--connect", "127.0.0.1:" + port, "--multifd", "4");
-        assertThat(migrate.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            "--connect", "127.0.0.1:" + port, "--multifd", "4",
+            "--metrics", "127.0.0.1:" + metricsPort, "--metrics-linger", "60");
+        awaitLine(log, "serving the final metrics", migrate);
+        String metrics = new String(new java.net.URL("http://127.0.0.1:" + metricsPort + "/metrics").openStream()
+            .readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(metrics).contains("migtunnel_migrations_total{outcome=\"completed\",step=\"done\"} 1.0",
+            "migtunnel_migration_active 0.0");
+        assertThat(metrics).containsPattern("migtunnel_stream_bytes_total\\{direction=\"sent\",stream=\"nbd/disk0\"\\} [1-9]");
+        migrate.destroy(); // SIGTERM ends the linger
+        assertThat(migrate.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = Files.readString(log);
-        assertThat(migrate.exitValue()).as(out).isZero();
+        assertThat(out).contains("migrated VM 'src'");
         assertThat(out).contains("step: mirror the disks", "migrated VM 'src': destination running",
             "disk disk0", "disk disk1", "downtime");
         assertThat(out).containsPattern("\\d\\d:\\d\\d:\\d\\d step: switch over");
