@@ -107,6 +107,28 @@ class MigrateCommandTest {
     }
 
     @Test
+    void sigkillMidMirrorLeavesTheSourceRunningOnceQemuNoticesTheDeadTunnel() throws Exception {
+        Path log = dir.resolve("migrate.log");
+        Process migrate = launch(log, "migrate", "--qmp", source.qmpSocket().toString(),
+            "--connect", "127.0.0.1:" + port, "--mirror-bandwidth", "2M");
+        awaitLine(log, "mirror the disks; disk disk0", migrate);
+        migrate.destroyForcibly();
+        assertThat(migrate.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!source.qmp().queryBlockJobs().block(Duration.ofSeconds(5)).isEmpty()) {
+            assertThat(System.nanoTime()).as("QEMU ends the mirrors whose NBD target is gone").isLessThan(deadline);
+            Thread.sleep(100); // polling QEMU's state for a condition
+        }
+        assertThat(source.status()).isEqualTo("running");
+        assertThat(destination.status()).isEqualTo("inmigrate");
+        source.quit();
+        for (Map.Entry<String, Path[]> e : images.entrySet()) {
+            assertThat(DiskImages.identical(e.getValue()[0], e.getValue()[2])).as("source disk %s unchanged", e.getKey())
+                .isTrue();
+        }
+    }
+
+    @Test
     void sigintMidMirrorRollsBackAndExitsNonZero() throws Exception {
         Path log = dir.resolve("migrate.log");
         Process migrate = launch(log, "migrate", "--qmp", source.qmpSocket().toString(),
