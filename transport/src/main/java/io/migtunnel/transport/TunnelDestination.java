@@ -28,43 +28,48 @@ import reactor.netty.resources.LoopResources;
 public final class TunnelDestination {
     /** Default of {@link #maxSessions(int)}. */
     public static final int DEFAULT_MAX_SESSIONS = 16;
+    /** Default of {@link #maxPendingHandshakes(int)}. */
+    public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
     private final EndpointSpec spec;
     private final int maxSessions;
+    private final int maxPendingHandshakes;
 
-    private TunnelDestination(EndpointSpec spec, int maxSessions) {
+    private TunnelDestination(EndpointSpec spec, int maxSessions, int maxPendingHandshakes) {
         this.spec = spec;
         this.maxSessions = maxSessions;
+        this.maxPendingHandshakes = maxPendingHandshakes;
     }
 
     /** A destination on an ephemeral loopback port with no routes and default limits. */
     public static TunnelDestination create() {
-        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)), DEFAULT_MAX_SESSIONS);
+        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)), DEFAULT_MAX_SESSIONS,
+            DEFAULT_MAX_PENDING_HANDSHAKES);
     }
 
     /** The TCP address to listen on (port 0 picks a free port). */
     public TunnelDestination listen(InetSocketAddress address) {
-        return new TunnelDestination(spec.address(address), maxSessions);
+        return new TunnelDestination(spec.address(address), maxSessions, maxPendingHandshakes);
     }
 
     /** Streams named {@code name} are joined to the UNIX socket at {@code socket}. */
     public TunnelDestination route(String name, Path socket) {
-        return new TunnelDestination(spec.socket(name, socket), maxSessions);
+        return new TunnelDestination(spec.socket(name, socket), maxSessions, maxPendingHandshakes);
     }
 
     /** Session limits and timers. */
     public TunnelDestination config(SessionConfig sessionConfig) {
-        return new TunnelDestination(spec.config(sessionConfig), maxSessions);
+        return new TunnelDestination(spec.config(sessionConfig), maxSessions, maxPendingHandshakes);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelDestination runOn(LoopResources loopResources) {
-        return new TunnelDestination(spec.loops(loopResources), maxSessions);
+        return new TunnelDestination(spec.loops(loopResources), maxSessions, maxPendingHandshakes);
     }
 
     /** Observes every session (logging, metrics). */
     public TunnelDestination listener(SessionListener sessionListener) {
-        return new TunnelDestination(spec.listener(sessionListener), maxSessions);
+        return new TunnelDestination(spec.listener(sessionListener), maxSessions, maxPendingHandshakes);
     }
 
     /**
@@ -76,7 +81,20 @@ public final class TunnelDestination {
         if (n < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1, got " + n);
         }
-        return new TunnelDestination(spec, n);
+        return new TunnelDestination(spec, n, maxPendingHandshakes);
+    }
+
+    /**
+     * At most {@code n} connections at once that have connected but not finished the handshake
+     * (TLS, then HELLO; default {@value #DEFAULT_MAX_PENDING_HANDSHAKES}): one more is closed at
+     * once, with a WARN naming {@code maxPendingHandshakes}. A pending connection is dropped after
+     * {@link SessionConfig#handshakeTimeout()} (once for TLS, once for HELLO).
+     */
+    public TunnelDestination maxPendingHandshakes(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("maxPendingHandshakes must be at least 1, got " + n);
+        }
+        return new TunnelDestination(spec, maxSessions, n);
     }
 
     /**
@@ -86,12 +104,12 @@ public final class TunnelDestination {
      * source whose certificate is not allowed gets GOAWAY {@code REFUSED} right after the handshake.
      */
     public TunnelDestination tls(TunnelTls tls) {
-        return new TunnelDestination(spec.tls(tls), maxSessions);
+        return new TunnelDestination(spec.tls(tls), maxSessions, maxPendingHandshakes);
     }
 
     /** Binds the listening socket; the Mono emits once it accepts connections. */
     public Mono<Tunnel> bind() {
         return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions);
+            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions, maxPendingHandshakes);
     }
 }
