@@ -33,7 +33,7 @@ import reactor.core.publisher.Flux;
  * keepalive 5 s); the rest is the peer's bytes. Streams the peer opens are, by id, refused,
  * consumed at once, consumed one buffer per chunk, or left unaccepted. {@code ./mvnw verify}
  * replays the committed corpus ({@code src/test/resources/io/migtunnel/mux/SessionFuzzTestInputs/})
- * and then fuzzes for its {@code maxDuration} (25 s; {@code -Djazzer.max_duration=10m} for longer,
+ * and then fuzzes for its {@code maxDuration} (20 s; {@code -Djazzer.max_duration=10m} for longer,
  * see README "Fuzzing").
  */
 class SessionFuzzTest {
@@ -43,7 +43,7 @@ class SessionFuzzTest {
     static final SessionConfig CONFIG = SessionConfig.defaults().withStreamWindow(WINDOW).withMaxFramePayload(MAX_FRAME)
         .withMaxConcurrentStreams(4).withMaxSessionBuffered(3L * WINDOW);
 
-    @FuzzTest(maxDuration = "25s")
+    @FuzzTest(maxDuration = "20s")
     void anyPeerEndsOpenOrWithGoAwayAndReleasesEverything(byte[] input) {
         if (input.length < 3) {
             return;

@@ -14,10 +14,10 @@ import io.netty.buffer.ByteBuf;
  * <p>Input: byte 0 picks the max DATA payload (16, 32, 64 or 128 KiB), byte 1 seeds the chunk
  * sizes (0: one chunk), the rest is the wire. {@code ./mvnw verify} replays the committed corpus
  * ({@code src/test/resources/io/migtunnel/protocol/FrameDecoderFuzzTestInputs/}) and then fuzzes for
- * its {@code maxDuration} (10 s; {@code -Djazzer.max_duration=10m} for longer, see README "Fuzzing").
+ * its {@code maxDuration} (8 s; {@code -Djazzer.max_duration=10m} for longer, see README "Fuzzing").
  */
 class FrameDecoderFuzzTest {
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "8s")
     void everyByteStreamDecodesOrIsRejected(byte[] input) {
         if (input.length < 2) {
             return;
