@@ -52,6 +52,11 @@ final class DestinationCommand implements Callable<Integer> {
         description = "Sessions (source connections) at once; one more gets GOAWAY REFUSED (default: ${DEFAULT-VALUE}).")
     int maxSessions = TunnelDestination.DEFAULT_MAX_SESSIONS;
 
+    @Option(names = "--max-pending-handshakes", paramLabel = "N",
+        description = "Connections at once that have not finished TLS and HELLO; one more is closed at once "
+            + "(default: ${DEFAULT-VALUE}).")
+    int maxPendingHandshakes = TunnelDestination.DEFAULT_MAX_PENDING_HANDSHAKES;
+
     @Option(names = "--tls-allow-subject", paramLabel = "SUBJECT",
         description = "Accept only sources whose certificate has this subject DN, exactly as RFC 2253 prints it "
             + "(e.g. CN=src-host,O=Example), or DNS:NAME for a subjectAltName DNS name. Repeatable; needs TLS.")
@@ -82,6 +87,9 @@ final class DestinationCommand implements Callable<Integer> {
         if (maxSessions < 1) {
             throw new ParameterException(spec.commandLine(), "--max-sessions must be at least 1");
         }
+        if (maxPendingHandshakes < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-pending-handshakes must be at least 1");
+        }
         if (!allowSubjects.isEmpty()) {
             if (tls == null) {
                 throw new ParameterException(spec.commandLine(), "--tls-allow-subject needs --tls-cert, --tls-key and --tls-ca");
@@ -90,7 +98,8 @@ final class DestinationCommand implements Callable<Integer> {
         }
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
             TunnelDestination dest = TunnelDestination.create().listen(address)
-                .config(options.toConfig()).listener(metrics.listener()).maxSessions(maxSessions);
+                .config(options.toConfig()).listener(metrics.listener()).maxSessions(maxSessions)
+                .maxPendingHandshakes(maxPendingHandshakes);
             if (tls != null) {
                 dest = dest.tls(tls);
             }

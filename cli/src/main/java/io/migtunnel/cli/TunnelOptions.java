@@ -3,7 +3,10 @@ package io.migtunnel.cli;
 import io.migtunnel.mux.SessionConfig;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Session limits and the metrics endpoint, shared by both roles. */
 final class TunnelOptions {
@@ -19,6 +22,11 @@ final class TunnelOptions {
         description = "Streams the peer may have open at once (default: ${DEFAULT-VALUE}).")
     int maxStreams = SessionConfig.DEFAULT_MAX_CONCURRENT_STREAMS;
 
+    @Option(names = "--max-session-buffer", paramLabel = "BYTES",
+        description = "Bytes the session holds for all its streams at once; each open stream reserves one "
+            + "--stream-window of it, a stream without room is refused (default: --max-streams × --stream-window).")
+    Long maxSessionBuffer;
+
     @Option(names = "--keepalive", paramLabel = "SECONDS",
         description = "PING interval; the peer is declared dead after 4 intervals of silence (default: ${DEFAULT-VALUE}).")
     int keepaliveSeconds = 5;
@@ -28,11 +36,22 @@ final class TunnelOptions {
             + "(200 while a tunnel session is up, else 503).")
     InetSocketAddress metrics;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
     SessionConfig toConfig() {
-        return SessionConfig.defaults()
+        SessionConfig config = SessionConfig.defaults()
             .withStreamWindow(streamWindow)
             .withMaxFramePayload(maxFrame)
             .withMaxConcurrentStreams(maxStreams)
             .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds));
+        if (maxSessionBuffer != null) {
+            if (maxSessionBuffer < streamWindow) {
+                throw new ParameterException(command.commandLine(),
+                    "--max-session-buffer must be at least --stream-window (" + streamWindow + " bytes)");
+            }
+            config = config.withMaxSessionBuffered(maxSessionBuffer);
+        }
+        return config;
     }
 }

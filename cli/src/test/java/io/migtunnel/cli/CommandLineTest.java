@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import io.migtunnel.mux.SessionConfig;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import picocli.CommandLine;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Bad arguments: one line naming the argument, exit code 2. */
@@ -28,6 +31,9 @@ class CommandLineTest {
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --socket-mode 0999 | --socket-mode",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --socket-mode 7777 | --socket-mode",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --max-sessions 0 | --max-sessions",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --max-pending-handshakes 0 | --max-pending-handshakes",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --stream-window 65536 --max-session-buffer 65535 | --max-session-buffer",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --max-session-buffer 1000 | --max-session-buffer",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-allow-subject CN=x | --tls-allow-subject",
         "source --connect 192.0.2.1:1 --expose a=/tmp/x --tls-cert /nonexistent/c --tls-key /tmp/k --tls-ca /tmp/ca | /nonexistent/c",
         "destination --listen 127.0.0.1:1                      | --qmp",
@@ -54,5 +60,20 @@ class CommandLineTest {
         assertThat(code).isEqualTo(2);
         assertThat(text.lines()).hasSize(1);
         assertThat(text).contains(named.trim());
+    }
+
+    @Test
+    void limitsReachTheConfiguration() {
+        DestinationCommand dest = new DestinationCommand();
+        new CommandLine(dest).parseArgs("--listen", "127.0.0.1:1", "--route", "a=/tmp/x", "--stream-window", "65536",
+            "--max-session-buffer", "196608", "--max-pending-handshakes", "5");
+        assertThat(dest.options.toConfig().maxSessionBuffered()).isEqualTo(196608);
+        assertThat(dest.maxPendingHandshakes).isEqualTo(5);
+
+        DestinationCommand defaults = new DestinationCommand();
+        new CommandLine(defaults).parseArgs("--listen", "127.0.0.1:1", "--route", "a=/tmp/x", "--max-streams", "4");
+        assertThat(defaults.options.toConfig().maxSessionBuffered())
+            .isEqualTo(4L * SessionConfig.DEFAULT_STREAM_WINDOW);
+        assertThat(defaults.maxPendingHandshakes).isEqualTo(64);
     }
 }

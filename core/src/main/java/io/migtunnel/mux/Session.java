@@ -51,6 +51,10 @@ public final class Session {
     /** The highest id the peer has opened (its ids have the other parity). */
     private int lastPeerId;
     private int peerOpenedActive;
+    /** Bytes received and not yet consumed, over all streams. */
+    private long buffered;
+    /** Receive budget reserved by open streams; at most {@link SessionConfig#maxSessionBuffered()}. */
+    private long reserved;
     private boolean writable = true;
     private boolean flushScheduled;
     private boolean writing;
@@ -105,13 +109,17 @@ public final class Session {
         return streams.size();
     }
 
-    /** Sum of bytes received and not yet consumed, over all streams. Read it on the loop. */
+    /**
+     * Bytes received and not yet consumed, over all streams; never above
+     * {@link SessionConfig#maxSessionBuffered()}. Read it on the loop.
+     */
     public long bufferedBytes() {
-        long sum = 0;
-        for (StreamState s : streams.values()) {
-            sum += s.buffered();
-        }
-        return sum;
+        return buffered;
+    }
+
+    /** Receive budget the open streams have reserved (one window each until FIN). Read it on the loop. */
+    long reservedBytes() {
+        return reserved;
     }
 
     // =====================================================================================
@@ -220,6 +228,11 @@ public final class Session {
             stream.reset(ErrorCode.REFUSED, "too many streams: limit " + config.maxConcurrentStreams());
             return;
         }
+        String noRoom = reserveWindow(stream);
+        if (noRoom != null) {
+            stream.reset(ErrorCode.REFUSED, noRoom);
+            return;
+        }
         listener.onStreamOpened(stream);
         acceptor.onOpen(stream);
     }
@@ -232,6 +245,25 @@ public final class Session {
             peerOpenedActive++;
         }
         return s;
+    }
+
+    /**
+     * Reserves one receive window of the session budget for {@code s}: the initial window the
+     * peer may fill at once. Returns why not (naming the limit) when the budget has no room.
+     */
+    private String reserveWindow(StreamState s) {
+        int window = config.streamWindow();
+        if (reserved + window > config.maxSessionBuffered()) {
+            return noRoomMessage();
+        }
+        reserved += window;
+        s.reserve(window);
+        return null;
+    }
+
+    private String noRoomMessage() {
+        return "session buffer limit " + config.maxSessionBuffered() + " reached: " + reserved
+            + " bytes reserved by open streams, a stream needs " + config.streamWindow();
     }
 
     private void onOpenOk(int id) {
@@ -336,9 +368,14 @@ public final class Session {
                     "peer allows " + peer.maxConcurrentStreams() + " concurrent streams"));
                 return;
             }
+            if (reserved + config.streamWindow() > config.maxSessionBuffered()) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED, noRoomMessage()));
+                return;
+            }
             int id = nextLocalId;
             nextLocalId += 2;
             StreamState s = newStream(id, name, true);
+            reserveWindow(s);
             write(OpenFrameCodec.encode(this.sink.alloc(), id, name));
             scheduleFlush();
             listener.onStreamOpened(s);
@@ -458,6 +495,29 @@ public final class Session {
 
     SessionListener listener() {
         return listener;
+    }
+
+    /**
+     * Whether {@code length} more bytes of DATA for {@code s} fit in the session's buffer limit;
+     * if not, fails the session with {@code FLOW_CONTROL_ERROR} naming the limit.
+     */
+    boolean admitsData(StreamState s, int length) {
+        if (buffered + length > config.maxSessionBuffered()) {
+            protocolError(ErrorCode.FLOW_CONTROL_ERROR, "session buffer limit " + config.maxSessionBuffered()
+                + " exceeded: " + buffered + " bytes buffered, " + length + " more on " + s);
+            return false;
+        }
+        return true;
+    }
+
+    /** Buffered bytes changed by {@code delta}: DATA was buffered (+) or consumed or discarded (−). */
+    void addBuffered(long delta) {
+        buffered += delta;
+    }
+
+    /** A stream gives back part of its reservation (its inbound finished, or it closed). */
+    void unreserve(long bytes) {
+        reserved -= bytes;
     }
 
     void writeCredit(int id, long consumed, long limit) {

@@ -15,8 +15,10 @@ public final class SessionConfig {
     public static final int DEFAULT_STREAM_WINDOW = 16 * 1024 * 1024;
     /** 256 KiB: the largest DATA payload accepted. */
     public static final int DEFAULT_MAX_FRAME_PAYLOAD = 256 * 1024;
-    /** 128 streams opened by the peer at once: bounds buffered memory to 128 × window. */
+    /** 128 streams opened by the peer at once. */
     public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 128;
+    /** {@link #maxSessionBuffered()} when not set: derived from the stream limit and the window. */
+    private static final long DERIVED = 0;
 
     private final int streamWindow;
     private final int maxFramePayload;
@@ -24,9 +26,11 @@ public final class SessionConfig {
     private final Duration keepaliveInterval;
     private final Duration keepaliveTimeout;
     private final Duration handshakeTimeout;
+    private final long maxSessionBuffered;
 
     private SessionConfig(int streamWindow, int maxFramePayload, int maxConcurrentStreams,
-                          Duration keepaliveInterval, Duration keepaliveTimeout, Duration handshakeTimeout) {
+                          Duration keepaliveInterval, Duration keepaliveTimeout, Duration handshakeTimeout,
+                          long maxSessionBuffered) {
         if (streamWindow < Limits.MIN_STREAM_WINDOW) {
             throw new IllegalArgumentException("stream window must be at least " + Limits.MIN_STREAM_WINDOW);
         }
@@ -40,18 +44,23 @@ public final class SessionConfig {
         if (keepaliveTimeout.compareTo(keepaliveInterval) <= 0) {
             throw new IllegalArgumentException("keepalive timeout must be longer than the keepalive interval");
         }
+        if (maxSessionBuffered != DERIVED && maxSessionBuffered < streamWindow) {
+            throw new IllegalArgumentException("max session buffer must be at least one stream window ("
+                + streamWindow + " bytes), got " + maxSessionBuffered);
+        }
         this.streamWindow = streamWindow;
         this.maxFramePayload = maxFramePayload;
         this.maxConcurrentStreams = maxConcurrentStreams;
         this.keepaliveInterval = keepaliveInterval;
         this.keepaliveTimeout = keepaliveTimeout;
         this.handshakeTimeout = handshakeTimeout;
+        this.maxSessionBuffered = maxSessionBuffered;
     }
 
     /** The defaults described on this class; 5 s keepalive interval, 20 s timeout, 10 s handshake. */
     public static SessionConfig defaults() {
         return new SessionConfig(DEFAULT_STREAM_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_CONCURRENT_STREAMS,
-            Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10));
+            Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10), DERIVED);
     }
 
     /** Receive window per stream and direction, in bytes. */
@@ -84,35 +93,60 @@ public final class SessionConfig {
         return handshakeTimeout;
     }
 
+    /**
+     * The most this side holds for the session's streams at once: bytes received and not yet
+     * consumed, over all streams, and the credit it grants. Every open stream (whoever opened it)
+     * reserves one {@link #streamWindow()} of it until its inbound direction has finished, and
+     * credit is granted only within that reservation; a stream that finds no room is refused
+     * (RESET {@code REFUSED} "session buffer limit …"). A peer's DATA beyond it is a
+     * {@code FLOW_CONTROL_ERROR}. Default: {@link #maxConcurrentStreams()} × {@link #streamWindow()}.
+     */
+    public long maxSessionBuffered() {
+        return maxSessionBuffered != DERIVED ? maxSessionBuffered : (long) maxConcurrentStreams * streamWindow;
+    }
+
     public SessionConfig withStreamWindow(int bytes) {
         return new SessionConfig(bytes, maxFramePayload, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout);
+            handshakeTimeout, maxSessionBuffered);
     }
 
     public SessionConfig withMaxFramePayload(int bytes) {
         return new SessionConfig(streamWindow, bytes, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout);
+            handshakeTimeout, maxSessionBuffered);
     }
 
     public SessionConfig withMaxConcurrentStreams(int streams) {
         return new SessionConfig(streamWindow, maxFramePayload, streams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout);
+            handshakeTimeout, maxSessionBuffered);
     }
 
     public SessionConfig withKeepalive(Duration interval, Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, interval, timeout,
-            handshakeTimeout);
+            handshakeTimeout, maxSessionBuffered);
     }
 
     public SessionConfig withHandshakeTimeout(Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, timeout);
+            keepaliveTimeout, timeout, maxSessionBuffered);
+    }
+
+    /**
+     * Sets {@link #maxSessionBuffered()}; at least one stream window. A value below
+     * {@code maxConcurrentStreams × streamWindow} lets fewer streams be open at once.
+     */
+    public SessionConfig withMaxSessionBuffered(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("max session buffer must be positive, got " + bytes);
+        }
+        return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
+            keepaliveTimeout, handshakeTimeout, bytes);
     }
 
     @Override
     public String toString() {
         return "SessionConfig{streamWindow=" + streamWindow + ", maxFramePayload=" + maxFramePayload
             + ", maxConcurrentStreams=" + maxConcurrentStreams + ", keepalive=" + keepaliveInterval + "/"
-            + keepaliveTimeout + ", handshakeTimeout=" + handshakeTimeout + "}";
+            + keepaliveTimeout + ", handshakeTimeout=" + handshakeTimeout + ", maxSessionBuffered="
+            + maxSessionBuffered() + "}";
     }
 }

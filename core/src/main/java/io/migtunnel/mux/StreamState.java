@@ -33,6 +33,11 @@ final class StreamState implements MuxStream {
     private final ArrayDeque<ByteBuf> received = new ArrayDeque<>();
     /** Bytes in {@link #received}. */
     private long buffered;
+    /**
+     * This stream's share of the session's buffer budget: one window while the peer may still
+     * send, then only what is still buffered (see {@link Session#reservedBytes()}).
+     */
+    private long reservation;
     /** Offset after the last byte received. */
     private long receivedOffset;
     /** Offset after the last byte the local consumer has taken; what CREDIT reports. */
@@ -104,6 +109,16 @@ final class StreamState implements MuxStream {
         return buffered;
     }
 
+    /** The session reserved {@code bytes} of its buffer budget for this stream. */
+    void reserve(long bytes) {
+        reservation += bytes;
+    }
+
+    private void unreserve(long bytes) {
+        reservation -= bytes;
+        session.unreserve(bytes);
+    }
+
     boolean isClosed() {
         return closed;
     }
@@ -118,6 +133,10 @@ final class StreamState implements MuxStream {
         if (finReceived) {
             payload.release();
             session.protocolError(ErrorCode.PROTOCOL_ERROR, "DATA after FIN on stream " + id);
+            return false;
+        }
+        if (!session.admitsData(this, length)) {
+            payload.release();
             return false;
         }
         if (receivedOffset + length > receiveLimit) {
@@ -137,10 +156,14 @@ final class StreamState implements MuxStream {
             received.add(payload);
             buffered += length;
             session.listener().onBufferedChanged(this, length);
+            session.addBuffered(length);
         } else {
             payload.release();
         }
         finReceived = fin;
+        if (fin) {
+            unreserve(reservation - buffered); // the peer sends no more: keep only what is buffered
+        }
         drain();
         return true;
     }
@@ -155,6 +178,10 @@ final class StreamState implements MuxStream {
                 ByteBuf buf = received.poll();
                 int length = buf.readableBytes();
                 buffered -= length;
+                session.addBuffered(-length);
+                if (finReceived) {
+                    unreserve(length);
+                }
                 consumedOffset += length;
                 session.listener().onBufferedChanged(this, -length);
                 if (inboundDemand != Long.MAX_VALUE) {
@@ -459,7 +486,9 @@ final class StreamState implements MuxStream {
         while ((buf = received.poll()) != null) {
             buf.release();
         }
+        session.addBuffered(-buffered);
         buffered = 0;
+        unreserve(reservation);
         while ((buf = pending.poll()) != null) {
             buf.release();
         }

@@ -6,22 +6,16 @@ import io.migtunnel.protocol.CreditFrameCodec;
 import io.migtunnel.protocol.DataFrameCodec;
 import io.migtunnel.protocol.ErrorCode;
 import io.migtunnel.protocol.Frame;
-import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.GoAwayFrameCodec;
-import io.migtunnel.protocol.HelloFrameCodec;
-import io.migtunnel.protocol.Limits;
 import io.migtunnel.protocol.OpenFrameCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.util.concurrent.DefaultEventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,67 +30,32 @@ class SessionCreditTest {
     private static final int WINDOW = 65536;
     private static final int MAX_STREAMS = 8;
     private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
-    private DefaultEventExecutor loop;
-    private RecordingSink sink;
-    private Session session;
+    private SessionDriver driver;
     private final List<MuxStream> accepted = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        loop = new DefaultEventExecutor();
-        sink = new RecordingSink();
-        session = new Session(false, SessionConfig.defaults().withStreamWindow(WINDOW)
-            .withMaxConcurrentStreams(MAX_STREAMS), sink, loop, accepted::add, SessionListener.NONE);
-        onLoop(() -> {
-            session.start();
-            return null;
-        });
-        feed(HelloFrameCodec.encode(alloc, Limits.VERSION, WINDOW, 65536, 8));
+        driver = new SessionDriver(SessionConfig.defaults().withStreamWindow(WINDOW)
+            .withMaxConcurrentStreams(MAX_STREAMS), SessionDriver.hello(WINDOW));
         feed(OpenFrameCodec.encode(alloc, 1, "disk"));
-        frames(); // HELLO
+        accepted.addAll(onLoop(() -> List.copyOf(driver.accepted)));
     }
 
     @AfterEach
     void stop() throws Exception {
-        onLoop(() -> {
-            session.close("test over");
-            return null;
-        });
-        frames().forEach(Frame::release);
-        sink.written.release();
-        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        driver.close();
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                f.complete(task.call());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
-        return f.get(5, TimeUnit.SECONDS);
+        return driver.onLoop(task);
     }
 
-    /** Feeds encoded frame bytes to the session as the transport would. */
     private void feed(ByteBuf bytes) throws Exception {
-        onLoop(() -> {
-            try {
-                Frame f;
-                while ((f = FrameDecoder.decode(bytes, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                    session.onFrame(f);
-                }
-            } finally {
-                bytes.release();
-            }
-            return null;
-        });
+        driver.feed(bytes);
     }
 
-    /** What the session has written so far; runs after every task the session queued before. */
     private List<Frame> frames() throws Exception {
-        return onLoop(sink::drain);
+        return driver.frames();
     }
 
     private static long creditsIn(List<Frame> frames) {
@@ -136,7 +95,7 @@ class SessionCreditTest {
         List<Frame> out = frames();
         assertThat(creditsIn(out)).isZero();
         out.forEach(Frame::release);
-        assertThat(onLoop(session::bufferedBytes)).isEqualTo(WINDOW);
+        assertThat(onLoop(driver.session::bufferedBytes)).isEqualTo(WINDOW);
 
         // One quarter consumed: still below half a window, no credit.
         consumer.request(1);
@@ -164,9 +123,9 @@ class SessionCreditTest {
         Frame goAway = out.stream().filter(f -> f.type() == FrameType.GOAWAY).findFirst().orElseThrow();
         assertThat(GoAwayFrameCodec.code(goAway.payload())).isEqualTo(ErrorCode.FLOW_CONTROL_ERROR.code());
         out.forEach(Frame::release);
-        assertThat(onLoop(() -> sink.closed)).isTrue();
-        assertThat(onLoop(session::bufferedBytes)).as("buffers released on failure").isZero();
-        assertThat(session.onClose().onErrorResume(e -> reactor.core.publisher.Mono.empty())
+        assertThat(onLoop(() -> driver.sink.closed)).isTrue();
+        assertThat(onLoop(driver.session::bufferedBytes)).as("buffers released on failure").isZero();
+        assertThat(driver.session.onClose().onErrorResume(e -> reactor.core.publisher.Mono.empty())
             .block(Duration.ofSeconds(5))).isNull();
     }
 
@@ -187,9 +146,9 @@ class SessionCreditTest {
         out.forEach(Frame::release);
         assertThat(refused).as("one RESET REFUSED per stream beyond the limit").isEqualTo(refusedExpected);
         assertThat(goAway).as("refusing streams is not a connection error").isFalse();
-        assertThat(onLoop(session::activeStreams)).isEqualTo(MAX_STREAMS);
-        assertThat(onLoop(session::bufferedBytes)).as("only admitted streams hold data")
+        assertThat(onLoop(driver.session::activeStreams)).isEqualTo(MAX_STREAMS);
+        assertThat(onLoop(driver.session::bufferedBytes)).as("only admitted streams hold data")
             .isEqualTo((long) (MAX_STREAMS - 1) * 4096);
-        assertThat(onLoop(() -> sink.closed)).isFalse();
+        assertThat(onLoop(() -> driver.sink.closed)).isFalse();
     }
 }

@@ -32,34 +32,36 @@ import reactor.netty.resources.LoopResources;
 public final class TunnelDestination {
     /** Default of {@link #maxSessions(int)}. */
     public static final int DEFAULT_MAX_SESSIONS = 16;
+    /** Default of {@link #maxPendingHandshakes(int)}. */
+    public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
     private final EndpointSpec spec;
     private final int maxSessions;
+    private final int maxPendingHandshakes;
     private final Map<String, StreamHandler> handlers;
 
-    private TunnelDestination(EndpointSpec spec, int maxSessions) {
-        this(spec, maxSessions, Map.of());
-    }
-
-    private TunnelDestination(EndpointSpec spec, int maxSessions, Map<String, StreamHandler> handlers) {
+    private TunnelDestination(EndpointSpec spec, int maxSessions, int maxPendingHandshakes,
+                              Map<String, StreamHandler> handlers) {
         this.spec = spec;
         this.maxSessions = maxSessions;
+        this.maxPendingHandshakes = maxPendingHandshakes;
         this.handlers = Map.copyOf(handlers);
     }
 
     /** A destination on an ephemeral loopback port with no routes and default limits. */
     public static TunnelDestination create() {
-        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)), DEFAULT_MAX_SESSIONS);
+        return new TunnelDestination(EndpointSpec.initial(new InetSocketAddress("127.0.0.1", 0)), DEFAULT_MAX_SESSIONS,
+            DEFAULT_MAX_PENDING_HANDSHAKES, Map.of());
     }
 
     /** The TCP address to listen on (port 0 picks a free port). */
     public TunnelDestination listen(InetSocketAddress address) {
-        return new TunnelDestination(spec.address(address), maxSessions, handlers);
+        return new TunnelDestination(spec.address(address), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /** Streams named {@code name} are joined to the UNIX socket at {@code socket}. */
     public TunnelDestination route(String name, Path socket) {
-        return new TunnelDestination(spec.socket(name, socket), maxSessions, handlers);
+        return new TunnelDestination(spec.socket(name, socket), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /**
@@ -70,22 +72,22 @@ public final class TunnelDestination {
         StreamNames.requireValid(name);
         Map<String, StreamHandler> copy = new LinkedHashMap<>(handlers);
         copy.put(name, Objects.requireNonNull(handler, "handler"));
-        return new TunnelDestination(spec, maxSessions, copy);
+        return new TunnelDestination(spec, maxSessions, maxPendingHandshakes, copy);
     }
 
     /** Session limits and timers. */
     public TunnelDestination config(SessionConfig sessionConfig) {
-        return new TunnelDestination(spec.config(sessionConfig), maxSessions, handlers);
+        return new TunnelDestination(spec.config(sessionConfig), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelDestination runOn(LoopResources loopResources) {
-        return new TunnelDestination(spec.loops(loopResources), maxSessions, handlers);
+        return new TunnelDestination(spec.loops(loopResources), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /** Observes every session (logging, metrics). */
     public TunnelDestination listener(SessionListener sessionListener) {
-        return new TunnelDestination(spec.listener(sessionListener), maxSessions, handlers);
+        return new TunnelDestination(spec.listener(sessionListener), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /**
@@ -97,7 +99,20 @@ public final class TunnelDestination {
         if (n < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1, got " + n);
         }
-        return new TunnelDestination(spec, n, handlers);
+        return new TunnelDestination(spec, n, maxPendingHandshakes, handlers);
+    }
+
+    /**
+     * At most {@code n} connections at once that have connected but not finished the handshake
+     * (TLS, then HELLO; default {@value #DEFAULT_MAX_PENDING_HANDSHAKES}): one more is closed at
+     * once, with a WARN naming {@code maxPendingHandshakes}. A pending connection is dropped after
+     * {@link SessionConfig#handshakeTimeout()} (once for TLS, once for HELLO).
+     */
+    public TunnelDestination maxPendingHandshakes(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("maxPendingHandshakes must be at least 1, got " + n);
+        }
+        return new TunnelDestination(spec, maxSessions, n, handlers);
     }
 
     /**
@@ -107,12 +122,12 @@ public final class TunnelDestination {
      * source whose certificate is not allowed gets GOAWAY {@code REFUSED} right after the handshake.
      */
     public TunnelDestination tls(TunnelTls tls) {
-        return new TunnelDestination(spec.tls(tls), maxSessions, handlers);
+        return new TunnelDestination(spec.tls(tls), maxSessions, maxPendingHandshakes, handlers);
     }
 
     /** Binds the listening socket; the Mono emits once it accepts connections. */
     public Mono<Tunnel> bind() {
         return DestinationEndpoint.bind(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions, handlers);
+            spec.tls() == null ? null : spec.tls().forDestination(), maxSessions, maxPendingHandshakes, handlers);
     }
 }

@@ -25,31 +25,38 @@ import reactor.netty.tcp.TcpServer;
 /**
  * A listening destination: one session per accepted source connection, up to a limit. A
  * connection beyond the limit, or whose certificate is not allowed, gets HELLO then GOAWAY
- * {@code REFUSED} and is closed.
+ * {@code REFUSED} and is closed. Connections still in their handshake are bounded too
+ * ({@link PendingHandshakes}).
  */
 public final class DestinationEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(DestinationEndpoint.class);
     private final DisposableServer server;
     private final Set<Session> sessions;
     private final Loops loops;
+    private final PendingHandshakes pending;
 
-    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Loops loops) {
+    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Loops loops,
+                                PendingHandshakes pending) {
         this.server = server;
         this.sessions = sessions;
         this.loops = loops;
+        this.pending = pending;
         server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
     }
 
     /**
      * Binds and returns the running endpoint; {@code tls} null means plaintext; at most
-     * {@code maxSessions} sessions at once; streams named as a key of {@code handlers} are served in process.
+     * {@code maxSessions} sessions and {@code maxPendingHandshakes} connections still in their
+     * handshake at once; streams named as a key of {@code handlers} are served in process.
      */
     public static Mono<Tunnel> bind(InetSocketAddress listen, Map<String, Path> routes, SessionConfig config,
                                     reactor.netty.resources.LoopResources given, SessionListener listener,
-                                    TlsSettings tls, int maxSessions, Map<String, StreamHandler> handlers) {
+                                    TlsSettings tls, int maxSessions, int maxPendingHandshakes,
+                                    Map<String, StreamHandler> handlers) {
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1, got " + maxSessions);
         }
+        PendingHandshakes pending = new PendingHandshakes(maxPendingHandshakes);
         Loops loops = Loops.of(given, "migtunnel-dst");
         Set<Session> sessions = ConcurrentHashMap.newKeySet();
         AtomicInteger admitted = new AtomicInteger();
@@ -57,7 +64,8 @@ public final class DestinationEndpoint implements Tunnel {
             .runOn(loops.resources())
             .bindAddress(() -> listen)
             .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
+            .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
+            .doOnChannelInit((observer, channel, remote) -> pending.admit(channel));
         // With TLS, doOnConnection runs once the handshake has completed.
         return TlsSettings.secure(tcp, tls, config.handshakeTimeout())
             .doOnConnection(conn -> {
@@ -77,6 +85,7 @@ public final class DestinationEndpoint implements Tunnel {
                     refusal == null ? handlers : Map.of(), loops,
                     conn.channel().eventLoop());
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
+                session.ready().subscribe(null, e -> pending.done(conn.channel()), () -> pending.done(conn.channel()));
                 if (!counted) {
                     session.refuse(refusal);
                     return;
@@ -90,7 +99,7 @@ public final class DestinationEndpoint implements Tunnel {
             })
             .handle((in, out) -> Mono.never())
             .bind()
-            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops))
+            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops, pending))
             .doOnError(e -> loops.dispose());
     }
 
@@ -126,6 +135,11 @@ public final class DestinationEndpoint implements Tunnel {
     @Override
     public boolean isDisposed() {
         return server.isDisposed();
+    }
+
+    /** Connections that have connected but not finished TLS and HELLO (for tests and diagnostics). */
+    public int pendingHandshakes() {
+        return pending.pending();
     }
 
     /** Sessions currently connected (for tests and diagnostics). */
