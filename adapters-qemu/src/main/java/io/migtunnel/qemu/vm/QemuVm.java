@@ -121,6 +121,7 @@ public final class QemuVm implements AutoCloseable {
         private Path ramBlob;
         private long ramBlobAddress;
         private boolean incoming;
+        private boolean stopped;
 
         private Builder(String name, Path dir) {
             this.name = name;
@@ -151,6 +152,12 @@ public final class QemuVm implements AutoCloseable {
             return this;
         }
 
+        /** Starts with the CPUs stopped ({@code -S}). */
+        public Builder stopped() {
+            this.stopped = true;
+            return this;
+        }
+
         /** Starts QEMU and connects to its QMP socket. */
         public QemuVm start() throws IOException {
             Files.createDirectories(dir);
@@ -171,6 +178,9 @@ public final class QemuVm implements AutoCloseable {
             }
             if (incoming) {
                 cmd.addAll(List.of("-incoming", "defer"));
+            }
+            if (stopped) {
+                cmd.add("-S");
             }
             Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

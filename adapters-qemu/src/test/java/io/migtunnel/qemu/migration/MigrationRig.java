@@ -48,6 +48,12 @@ final class MigrationRig implements AutoCloseable {
     /** The destination tunnel finds QMP sockets with what {@code locator} makes of the destination VM. */
     MigrationRig(Path dir, long size, Map<String, Long> destinationDisks,
                  java.util.function.Function<QemuVm, QmpLocator> locator) throws Exception {
+        this(dir, size, destinationDisks, locator, false);
+    }
+
+    /** With {@code destinationStopped}, the destination QEMU starts with {@code -S}. */
+    MigrationRig(Path dir, long size, Map<String, Long> destinationDisks,
+                 java.util.function.Function<QemuVm, QmpLocator> locator, boolean destinationStopped) throws Exception {
         this.dir = dir;
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         for (int i = 0; i < 2; i++) {
@@ -60,6 +66,9 @@ final class MigrationRig implements AutoCloseable {
         blob = DiskImages.randomFile(dir.resolve("ram.bin"), BLOB_SIZE, 0xb10b);
         src.ramBlob(blob, BLOB_ADDRESS);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
+        if (destinationStopped) {
+            dst.stopped();
+        }
         for (Map.Entry<String, Long> d : destinationDisks.entrySet()) {
             Path image = DiskImages.emptyQcow2(dir.resolve("dst-" + d.getKey() + ".qcow2"), d.getValue());
             destinationImages.put(d.getKey(), image);

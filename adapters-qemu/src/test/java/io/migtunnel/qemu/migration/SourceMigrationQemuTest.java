@@ -169,6 +169,22 @@ class SourceMigrationQemuTest {
     }
 
     @Test
+    void aDestinationStartedWithDashSRunsTheVmAfterwards() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), vm -> QmpLocator.single(vm.qmpSocket()), true);
+        assertThat(rig.migration().run().block(RUN).destinationStatus()).isEqualTo("running");
+        assertThat(rig.destination.status()).isEqualTo("running");
+    }
+
+    @Test
+    void aPausedSourceVmArrivesPaused() throws Exception {
+        rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE)); // no -S: QEMU itself keeps it paused
+        rig.source.qmp().execute("stop").block(Duration.ofSeconds(5));
+        assertThat(rig.migration().run().block(RUN).destinationStatus()).isEqualTo("paused");
+        assertThat(rig.destination.status()).isEqualTo("paused");
+        assertThat(rig.source.status()).isEqualTo("postmigrate");
+    }
+
+    @Test
     void aHostDaemonFindsTheVmByNameAndRefusesAnUnknownOne() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE), vm -> QmpLocator.directory(dir)); // VM "dst"
         MigrationException e = failure(rig.migration().options(MigrationOptions.defaults().withVm("nosuchvm")));

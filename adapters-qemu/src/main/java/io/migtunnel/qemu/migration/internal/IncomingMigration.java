@@ -78,7 +78,7 @@ public final class IncomingMigration {
         try {
             JsonNode ok = switch (op) {
                 case ControlNames.PREPARE -> prepare(req);
-                case ControlNames.FINISH -> finish();
+                case ControlNames.FINISH -> finish(req.path("resume").asBoolean(true));
                 case ControlNames.ABORT -> abort(req.path("reason").asText("the source aborted"));
                 default -> throw new StepFailure("unknown control operation '" + op + "'");
             };
@@ -200,7 +200,7 @@ public final class IncomingMigration {
 
     // ---- finish / abort ----
 
-    private JsonNode finish() {
+    private JsonNode finish(boolean resume) {
         if (!prepared) {
             throw new StepFailure("nothing to finish: no migration was prepared");
         }
@@ -224,8 +224,8 @@ public final class IncomingMigration {
         over = true;
         call(qmp.execute("nbd-server-stop"));
         nbdStarted = false;
-        if (status.equals("paused")) {
-            call(qmp.execute("cont")); // started with -S: the migrated VM runs here now
+        if (status.equals("paused") && resume) {
+            call(qmp.execute("cont")); // started with -S: the migrated VM, running on the source, runs here now
             status = call(qmp.queryStatus());
         }
         log.info("incoming migration into {} finished: the VM is {}", qmpSocket, status);

@@ -199,11 +199,14 @@ public final class SourceRun {
         removeNbdNodes();
 
         step("finish on the destination");
-        JsonNode finish = abortable.await(step, control.call(ControlNames.FINISH, JsonLines.object(), FINISH),
+        ObjectNode finishArgs = JsonLines.object();
+        finishArgs.put("resume", wasRunning); // a VM paused on the source stays paused on the destination
+        JsonNode finish = abortable.await(step, control.call(ControlNames.FINISH, finishArgs, FINISH),
             FINISH.plusSeconds(5));
         String destinationStatus = finish.path("status").asText("unknown");
-        if (!destinationStatus.equals("running")) {
-            throw new StepFailure("the destination VM is '" + destinationStatus + "' after the migration, not running");
+        String expected = wasRunning ? "running" : "paused";
+        if (!destinationStatus.equals(expected)) {
+            throw new StepFailure("the destination VM is '" + destinationStatus + "' after the migration, not " + expected);
         }
         step("done");
         return new MigrationSummary(vm, diskBytes, done.path("ram").path("transferred").asLong(),
