@@ -10,7 +10,7 @@ import java.util.List;
  * fixed list of steps, two outcomes, and at most {@link MicrometerMigrationObserver#MAX_DISKS}
  * disk ids at a time. There is no VM-name tag: names are unbounded over a process's life.
  */
-public enum MigrationMeters {
+public enum MigrationMeters implements MeterSpec.Entry {
     ACTIVE("migtunnel.migration.active", Meter.Type.GAUGE, null,
         "1 while a migration runs (from its first step to its outcome), else 0"),
     STEP("migtunnel.migration.step", Meter.Type.GAUGE, null,
@@ -42,41 +42,15 @@ public enum MigrationMeters {
     ROLLBACK_INCOMPLETE("migtunnel.migration.rollback.incomplete", Meter.Type.COUNTER, null,
         "Failed migrations whose rollback could not undo everything (see the log)", Tags.STEP);
 
-    private final String meterName;
-    private final Meter.Type type;
-    private final String baseUnit;
-    private final String description;
-    private final List<String> tagKeys;
+    private final MeterSpec spec;
 
     MigrationMeters(String meterName, Meter.Type type, String baseUnit, String description, String... tagKeys) {
-        this.meterName = meterName;
-        this.type = type;
-        this.baseUnit = baseUnit;
-        this.description = description;
-        this.tagKeys = List.of(tagKeys);
+        this.spec = new MeterSpec(meterName, type, baseUnit, description, tagKeys);
     }
 
-    /** The Micrometer name (Prometheus: dots become underscores, then the base unit and suffixes). */
-    public String meterName() {
-        return meterName;
-    }
-
-    public Meter.Type type() {
-        return type;
-    }
-
-    /** The base unit, or null. */
-    public String baseUnit() {
-        return baseUnit;
-    }
-
-    public String description() {
-        return description;
-    }
-
-    /** The tag keys every meter of this kind carries. */
-    public List<String> tagKeys() {
-        return tagKeys;
+    @Override
+    public MeterSpec spec() {
+        return spec;
     }
 
     /** Tag keys and their values. */

@@ -1,14 +1,13 @@
 package io.migtunnel.metrics;
 
 import io.micrometer.core.instrument.Meter;
-import java.util.List;
 
 /**
  * Every meter recorded by {@link MicrometerSessionListener}: name, type, tag keys and meaning.
  * Tags have bounded values: stream names (routes), directions, error-code names. There is never
  * a per-connection or per-stream-id tag.
  */
-public enum TunnelMeters {
+public enum TunnelMeters implements MeterSpec.Entry {
     STREAM_BYTES("migtunnel.stream.bytes", Meter.Type.COUNTER, "bytes",
         "DATA payload bytes sent to or received from the peer", Tags.STREAM, Tags.DIRECTION),
     STREAM_FRAMES("migtunnel.stream.frames", Meter.Type.COUNTER, null,
@@ -44,41 +43,15 @@ public enum TunnelMeters {
     NBD_LATENCY("migtunnel.nbd.request.latency", Meter.Type.TIMER, null,
         "Time from an NBD request to its complete reply, as seen by the tunnel (histogram)", Tags.STREAM, Tags.TYPE);
 
-    private final String meterName;
-    private final Meter.Type type;
-    private final String baseUnit;
-    private final String description;
-    private final List<String> tagKeys;
+    private final MeterSpec spec;
 
     TunnelMeters(String meterName, Meter.Type type, String baseUnit, String description, String... tagKeys) {
-        this.meterName = meterName;
-        this.type = type;
-        this.baseUnit = baseUnit;
-        this.description = description;
-        this.tagKeys = List.of(tagKeys);
+        this.spec = new MeterSpec(meterName, type, baseUnit, description, tagKeys);
     }
 
-    /** The Micrometer name (Prometheus: dots become underscores, counters get {@code _total}). */
-    public String meterName() {
-        return meterName;
-    }
-
-    public Meter.Type type() {
-        return type;
-    }
-
-    /** The base unit, or null. */
-    public String baseUnit() {
-        return baseUnit;
-    }
-
-    public String description() {
-        return description;
-    }
-
-    /** The tag keys every meter of this kind carries. */
-    public List<String> tagKeys() {
-        return tagKeys;
+    @Override
+    public MeterSpec spec() {
+        return spec;
     }
 
     /** Tag keys and fixed values. */
