@@ -83,7 +83,7 @@ class PendingHandshakeLimitTest {
             .connect(new InetSocketAddress("127.0.0.1", dest.address().getPort())).expose("echo", dir.resolve("src.sock"));
         Tunnel started = (tls ? source.tls(certs.source) : source).start().block(TIMEOUT);
         track(started::dispose);
-        assertThat(echo(dir.resolve("src.sock"), "through")).isEqualTo("through");
+        assertThat(UnixClient.echo(dir.resolve("src.sock"), "through")).isEqualTo("through");
         assertThat(dest.sessions()).hasSize(1);
         assertThat(dest.pendingHandshakes()).as("a session is not pending").isZero();
     }
@@ -110,13 +110,6 @@ class PendingHandshakeLimitTest {
         }
     }
 
-    private static String echo(Path socket, String text) throws Exception {
-        try (SocketChannel ch = UnixClient.connect(socket)) {
-            UnixClient.writeAll(ch, text.getBytes(StandardCharsets.US_ASCII));
-            ch.shutdownOutput();
-            return new String(UnixClient.readToEnd(ch), StandardCharsets.US_ASCII);
-        }
-    }
 
     private <T extends AutoCloseable> T track(T c) {
         toClose.add(c);

@@ -42,13 +42,13 @@ class SessionLimitTest {
 
         assertThat(Refusals.of(source(dest, "third"), TIMEOUT))
             .contains("REFUSED").contains("too many sessions: limit 2");
-        assertThat(echo(dir.resolve("first.sock"), "first")).isEqualTo("first");
-        assertThat(echo(dir.resolve("second.sock"), "second")).isEqualTo("second");
+        assertThat(UnixClient.echo(dir.resolve("first.sock"), "first")).isEqualTo("first");
+        assertThat(UnixClient.echo(dir.resolve("second.sock"), "second")).isEqualTo("second");
 
         first.dispose(); // frees a slot
         awaitSessions(dest, 1);
         track(source(dest, "fourth").start().block(TIMEOUT));
-        assertThat(echo(dir.resolve("fourth.sock"), "fourth")).isEqualTo("fourth");
+        assertThat(UnixClient.echo(dir.resolve("fourth.sock"), "fourth")).isEqualTo("fourth");
         assertThat(((DestinationEndpoint) dest).sessions()).hasSize(2);
     }
 
@@ -66,13 +66,6 @@ class SessionLimitTest {
         }
     }
 
-    private static String echo(Path socket, String text) throws Exception {
-        try (SocketChannel ch = UnixClient.connect(socket)) {
-            UnixClient.writeAll(ch, text.getBytes(StandardCharsets.US_ASCII));
-            ch.shutdownOutput();
-            return new String(UnixClient.readToEnd(ch), StandardCharsets.US_ASCII);
-        }
-    }
 
     private Tunnel track(Tunnel t) {
         tunnels.add(t);

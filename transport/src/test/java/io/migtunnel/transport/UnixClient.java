@@ -13,6 +13,15 @@ final class UnixClient {
     private UnixClient() {
     }
 
+    /** Sends {@code text}, half-closes, and returns everything the peer sent back until EOF. */
+    static String echo(Path socket, String text) throws IOException {
+        try (SocketChannel ch = connect(socket)) {
+            writeAll(ch, text.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            ch.shutdownOutput();
+            return new String(readToEnd(ch), java.nio.charset.StandardCharsets.US_ASCII);
+        }
+    }
+
     static SocketChannel connect(Path path) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(path));
