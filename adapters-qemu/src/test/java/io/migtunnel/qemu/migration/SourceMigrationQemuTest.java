@@ -58,7 +58,10 @@ class SourceMigrationQemuTest {
 
     @Test
     void postcopy() throws Exception {
-        migrates(MigrationOptions.defaults().withPostcopy(true));
+        // Unthrottled, this small VM's RAM can converge before the switch to postcopy lands, and QEMU
+        // then completes as precopy. 32 MiB/s keeps the precopy phase long enough; after the switch
+        // max-postcopy-bandwidth (unlimited) applies.
+        migrates(MigrationOptions.defaults().withPostcopy(true).withMaxBandwidth(32 * MigrationRig.MiB));
     }
 
     private void migrates(MigrationOptions options) throws Exception {
