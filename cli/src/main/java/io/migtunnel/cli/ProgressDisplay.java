@@ -24,6 +24,7 @@ final class ProgressDisplay implements MigrationObserver {
     private int drawnLines;
     private long lastDraw;
     private String step = "";
+    private String drawnStep = "";
 
     ProgressDisplay(PrintStream out, boolean terminal) {
         this.out = out;
@@ -46,9 +47,11 @@ final class ProgressDisplay implements MigrationObserver {
     @Override
     public synchronized void onProgress(MigrationProgress p) {
         long now = System.nanoTime();
-        if (now - lastDraw < (terminal ? TERMINAL_REDRAW_NANOS : LINE_INTERVAL_NANOS)) {
+        boolean newStep = terminal && !p.step().equals(drawnStep); // a new step is always drawn
+        if (!newStep && now - lastDraw < (terminal ? TERMINAL_REDRAW_NANOS : LINE_INTERVAL_NANOS)) {
             return;
         }
+        drawnStep = p.step();
         if (!terminal && p.disks().isEmpty() && p.ram() == null) {
             return;
         }
@@ -69,12 +72,12 @@ final class ProgressDisplay implements MigrationObserver {
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "%-40s %6.1f s", p.step(), p.elapsed().toMillis() / 1000.0));
         for (MigrationProgress.Disk d : p.disks()) {
-            lines.add(String.format(Locale.ROOT, "disk %-12s %s %10s / %-10s %s", d.id(), bar(d.copied(), d.total()),
+            lines.add(String.format(Locale.ROOT, "disk %-14s %s %10s / %-10s %s", d.id(), bar(d.copied(), d.total()),
                 ByteUnits.bytes(d.copied()), ByteUnits.bytes(d.total()), d.ready() ? "in sync" : "copying"));
         }
         MigrationProgress.Ram r = p.ram();
         if (r != null) {
-            lines.add(String.format(Locale.ROOT, "RAM  %-12s %s %10s sent, %s left, dirty %s/s, downtime ~%d ms, %.0f Mbit/s",
+            lines.add(String.format(Locale.ROOT, "RAM  %-14s %s %10s sent, %s left, dirty %s/s, downtime ~%d ms, %.0f Mbit/s",
                 r.status(), bar(r.total() - r.remaining(), r.total()), ByteUnits.bytes(r.transferred()),
                 ByteUnits.bytes(r.remaining()), ByteUnits.bytes(r.dirtyBytesPerSecond()), r.expectedDowntimeMs(), r.mbps()));
         }

@@ -40,6 +40,19 @@ class ProgressDisplayTest {
     }
 
     @Test
+    void aNewStepIsDrawnAtOnceWhileRedrawsWithinAStepAreThrottled() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ProgressDisplay d = new ProgressDisplay(new PrintStream(bytes, true, StandardCharsets.UTF_8), true);
+        d.onProgress(HALF);
+        d.onProgress(HALF); // same step, within 200 ms: not drawn again
+        int once = bytes.size();
+        d.onProgress(new MigrationProgress("switch over", Duration.ofMillis(1600), HALF.disks(), HALF.ram()));
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        assertThat(out.substring(0, once)).containsOnlyOnce("mirror the disks");
+        assertThat(out.substring(once)).startsWith("\033[4F").contains("switch over");
+    }
+
+    @Test
     void withoutATerminalEachStepIsATimestampedLine() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ProgressDisplay d = new ProgressDisplay(new PrintStream(bytes, true, StandardCharsets.UTF_8), false);
