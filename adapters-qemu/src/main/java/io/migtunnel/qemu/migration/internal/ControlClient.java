@@ -21,6 +21,8 @@ final class ControlClient {
     private final AtomicLong ids = new AtomicLong();
     private final Consumer<String> onFailure;
     private volatile boolean closing;
+    /** Why the stream ended, once it has: later calls fail at once instead of waiting for a reply. */
+    private volatile String ended;
 
     private ControlClient(Consumer<String> onFailure) {
         this.onFailure = onFailure;
@@ -39,6 +41,9 @@ final class ControlClient {
     /** Sends {@code op} with {@code args}; emits the reply's {@code ok} or fails with the destination's error. */
     Mono<JsonNode> call(String op, ObjectNode args, Duration timeout) {
         return Mono.defer(() -> {
+            if (ended != null) {
+                return Mono.error(new StepFailure("cannot send '" + op + "': " + ended));
+            }
             long id = ids.incrementAndGet();
             Sinks.One<JsonNode> reply = Sinks.one();
             pending.put(id, reply);
@@ -82,6 +87,7 @@ final class ControlClient {
     }
 
     private void end(String why) {
+        ended = why;
         pending.values().forEach(r -> r.tryEmitError(new StepFailure(why)));
         pending.clear();
         if (!closing) {
