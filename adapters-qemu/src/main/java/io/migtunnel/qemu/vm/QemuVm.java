@@ -63,10 +63,6 @@ public final class QemuVm implements AutoCloseable {
         return qmp.queryStatus().block(Duration.ofSeconds(10));
     }
 
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
     public long pid() {
         return process.pid();
     }

@@ -241,17 +241,16 @@ public final class IncomingMigration {
         return JsonLines.object();
     }
 
-    /** The source closed the stream: undo what prepare did unless it finished. */
+    /** The source closed the stream (or it failed): undo what prepare did unless it finished. */
     private void endWithoutFinish(String why) {
-        Schedulers.boundedElastic().schedule(() -> {
-            if (qmpSocket != null && !over) {
-                log.warn("incoming migration into {} abandoned: {}", qmpSocket, why);
-            }
-            cleanUp();
-            synchronized (out) {
-                out.tryEmitComplete(); // our FIN: the stream closes both ways
-            }
-        });
+        // On the request worker (publishOn delivers the end after every request): never concurrent with one.
+        if (qmpSocket != null && !over) {
+            log.warn("incoming migration into {} abandoned: {}", qmpSocket, why);
+        }
+        cleanUp();
+        synchronized (out) {
+            out.tryEmitComplete(); // our FIN: the stream closes both ways
+        }
     }
 
     /** Stops the NBD server, drops the routes and the private directory; leaves QEMU itself alone. */
