@@ -61,6 +61,7 @@ public final class Session {
     private boolean goingAway;
     private boolean closed;
     private long lastReceivedNanos;
+    private java.util.function.LongSupplier clock = System::nanoTime;
     private long pingsSent;
     private ScheduledFuture<?> keepalive;
     private ScheduledFuture<?> handshakeTimer;
@@ -83,6 +84,14 @@ public final class Session {
         this.acceptor = acceptor;
         this.listener = listener;
         this.nextLocalId = client ? 1 : 2;
+    }
+
+    /**
+     * The clock of keepalive silence: {@link System#nanoTime()}, or in tests the clock of a loop
+     * whose time they move by hand, so that a timeout follows the loop's scheduled tasks.
+     */
+    void useClock(java.util.function.LongSupplier nanos) {
+        this.clock = nanos;
     }
 
     /** The event loop every state change of this session runs on. */
@@ -129,7 +138,7 @@ public final class Session {
     /** The connection is up: sends HELLO and starts the handshake timer. */
     public void start() {
         runOnLoop(() -> {
-            lastReceivedNanos = System.nanoTime();
+            lastReceivedNanos = clock.getAsLong();
             write(HelloFrameCodec.encode(sink.alloc(), Limits.VERSION, config.streamWindow(), config.maxFramePayload(),
                 config.maxConcurrentStreams()));
             flush();
@@ -147,7 +156,7 @@ public final class Session {
             frame.release();
             return;
         }
-        lastReceivedNanos = System.nanoTime();
+        lastReceivedNanos = clock.getAsLong();
         try {
             if (peer == null && frame.type() != FrameType.HELLO) {
                 throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected HELLO first, got " + frame.type());
@@ -337,7 +346,7 @@ public final class Session {
         if (closed) {
             return;
         }
-        long silent = System.nanoTime() - lastReceivedNanos;
+        long silent = clock.getAsLong() - lastReceivedNanos;
         if (silent > config.keepaliveTimeout().toNanos()) {
             fail(ErrorCode.KEEPALIVE_TIMEOUT, "no frame from the peer for " + Duration.ofNanos(silent).toMillis()
                 + " ms (keepalive timeout " + config.keepaliveTimeout() + ")", true);

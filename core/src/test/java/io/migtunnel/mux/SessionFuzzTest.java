@@ -82,6 +82,7 @@ class SessionFuzzTest {
 
         Harness(boolean client, ManualEventExecutor loop) {
             session = new Session(client, CONFIG, sink, loop, this, SessionListener.NONE);
+            session.useClock(loop::now); // so that advancing the loop can reach the keepalive timeout
             session.onClose().subscribe(null, e -> closed = true, () -> closed = true);
             session.start();
         }

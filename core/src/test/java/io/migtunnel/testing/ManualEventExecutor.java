@@ -26,6 +26,11 @@ public final class ManualEventExecutor extends AbstractScheduledEventExecutor {
         return now;
     }
 
+    /** The loop's clock, in nanoseconds: moved only by {@link #advance}. */
+    public long now() {
+        return now;
+    }
+
     /** Runs queued tasks, and the tasks they queue, until none is left. */
     public void runPending() {
         Runnable task;
