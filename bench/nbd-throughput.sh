@@ -12,6 +12,8 @@
 #   t) migtunnel as c, with mutual TLS 1.3 (throwaway EC P-256 CA and certificates)
 #   s) ssh -L:    nbdcopy -> ssh -L UNIX->UNIX over one OpenSSH connection
 #                 (aes128-gcm@openssh.com) to a throwaway loopback sshd -> qemu-nbd
+#   z) splice:    as b, but relays that move bytes with splice(2) and never copy them to
+#                 user space (bench/splice-relay, built with gcc): the ceiling for any relay
 # each with 1 NBD connection and with N connections (default 4, multi-conn).
 # Prints a Markdown table on stdout; progress and errors go to stderr.
 # See bench/README.md.
@@ -27,7 +29,7 @@ Usage: $0 [options]
   --warmup             one untimed write and read per cell before the timed ones (same for
                        every column), so long-running relays are measured warm
   --connections N      NBD connections for the multi-stream rows (default 4)
-  --columns LIST       columns to run, any of a,b,c,m,t,s (default a,b,c); m is c with
+  --columns LIST       columns to run, any of a,b,c,m,t,s,z (default a,b,c); m is c with
                        --metrics 127.0.0.1:0 on both roles, reported with a c/m ratio;
                        t is c with mutual TLS, s is ssh -L to a loopback sshd; t/s and
                        t/c ratios are shown when their columns ran
@@ -110,13 +112,13 @@ size=$(numfmt --from=iec "$size_norm" 2>/dev/null) || die "bad --size: $size_arg
 check_uint --size "$size" 1048576
 (( size % 512 == 0 )) || die "--size must be a multiple of 512 bytes"
 
-run_a=0 run_b=0 run_c=0 run_m=0 run_t=0 run_s=0
+run_a=0 run_b=0 run_c=0 run_m=0 run_t=0 run_s=0 run_z=0
 IFS=', ' read -ra col_list <<<"$columns"
 for c in "${col_list[@]}"; do
     case $c in
-        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;; m) run_m=1 ;; t) run_t=1 ;; s) run_s=1 ;;
+        a) run_a=1 ;; b) run_b=1 ;; c) run_c=1 ;; m) run_m=1 ;; t) run_t=1 ;; s) run_s=1 ;; z) run_z=1 ;;
         abc) run_a=1 run_b=1 run_c=1 ;;
-        *) die "--columns: unknown column '$c' (use a, b, c, m, t, s)" ;;
+        *) die "--columns: unknown column '$c' (use a, b, c, m, t, s, z)" ;;
     esac
 done
 
@@ -128,6 +130,7 @@ for tool in nbdcopy qemu-nbd numfmt awk setsid timeout cmp; do
 done
 if (( run_b )); then command -v socat >/dev/null || die "socat not found in PATH"; fi
 if (( run_t )); then command -v openssl >/dev/null || die "openssl not found in PATH (needed for column t)"; fi
+if (( run_z )); then command -v gcc >/dev/null || die "gcc not found in PATH (needed for column z)"; fi
 
 # Column s needs OpenSSH's server; install it (Debian/Ubuntu) when it is missing.
 sshd_bin=/usr/sbin/sshd
@@ -336,7 +339,7 @@ tls_provider=
 col_enabled() {
     case $1 in
         a) (( run_a )) ;; b) (( run_b )) ;; c) (( run_c )) ;; m) (( run_m )) ;;
-        t) (( run_t )) ;; s) (( run_s )) ;; *) return 1 ;;
+        t) (( run_t )) ;; s) (( run_s )) ;; z) (( run_z )) ;; *) return 1 ;;
     esac
 }
 
@@ -394,6 +397,19 @@ start_path() {
             start_bg "$workdir/socat-unix.log" socat -b 262144 \
                 "UNIX-LISTEN:$sock,fork" "TCP:127.0.0.1:$port"
             wait_for "socat UNIX-LISTEN" "$bg_pid" is_socket "$sock" || return 1
+            ;;
+        z)
+            if [[ ! -x $workdir/splice-relay ]]; then
+                gcc -O2 -pthread -o "$workdir/splice-relay" "$script_dir/splice-relay/splice-relay.c" \
+                    || { log "cannot build splice-relay"; return 1; }
+            fi
+            port=$(pick_port) || return 1
+            sock="$workdir/splice.sock"
+            rm -f -- "$sock"
+            start_bg "$workdir/splice-tcp.log" "$workdir/splice-relay" "tcp-listen:$port" "unix:$qsock"
+            wait_for "splice-relay tcp-listen" "$bg_pid" tcp_listening "$port" || return 1
+            start_bg "$workdir/splice-unix.log" "$workdir/splice-relay" "unix-listen:$sock" "tcp:127.0.0.1:$port"
+            wait_for "splice-relay unix-listen" "$bg_pid" is_socket "$sock" || return 1
             ;;
         c|m|t)
             local -a extra=() dst_extra=() src_extra=()
@@ -534,6 +550,7 @@ for n in 1 "$conns"; do
         fi
     done
     if (( run_s )); then run_cell s "$n"; fi
+    if (( run_z )); then run_cell z "$n"; fi
 done
 
 # ---------------------------------------------------------------- report
@@ -587,6 +604,7 @@ if (( run_t )); then m_head+=" t: migtunnel TLS |" m_rule+="--:|"; fi
 if (( run_s )); then m_head+=" s: ssh -L |" m_rule+="--:|"; fi
 if (( run_t && run_s )); then m_head+=" t/s |" m_rule+="--:|"; fi
 if (( run_t && run_c )); then m_head+=" t/c |" m_rule+="--:|"; fi
+if (( run_z )); then m_head+=" z: splice relay | z/b |" m_rule+="--:|--:|"; fi
 echo "| streams | op | a: direct | b: socat | c: migtunnel | c/a | c/b |$m_head"
 echo "|--:|---|--:|--:|--:|--:|--:|$m_rule"
 for n in 1 "$conns"; do
@@ -597,6 +615,7 @@ for n in 1 "$conns"; do
         if (( run_s )); then m_cells+=" $(cell s "$n" "$op") |"; fi
         if (( run_t && run_s )); then m_cells+=" $(ratio t s "$n" "$op") |"; fi
         if (( run_t && run_c )); then m_cells+=" $(ratio t c "$n" "$op") |"; fi
+        if (( run_z )); then m_cells+=" $(cell z "$n" "$op") | $(ratio z b "$n" "$op") |"; fi
         echo "| $n | $op | $(cell a "$n" "$op") | $(cell b "$n" "$op") | $(cell c "$n" "$op")" \
              "| $(ratio c a "$n" "$op") | $(ratio c b "$n" "$op") |$m_cells"
     done
