@@ -22,28 +22,17 @@ public final class UnixSockets {
 
     /** An echo server on {@code path}: echoes every byte, shuts its output after EOF. Closing it stops accepting. */
     public static ServerSocketChannel echoServer(Path path) throws IOException {
-        Files.deleteIfExists(path);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        Thread acceptor = new Thread(() -> {
-            while (server.isOpen()) {
-                try {
-                    SocketChannel ch = server.accept();
-                    Thread t = new Thread(() -> echo(ch), "echo-" + path.getFileName());
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return; // closed
-                }
-            }
-        }, "echo-accept-" + path.getFileName());
-        acceptor.setDaemon(true);
-        acceptor.start();
-        return server;
+        return serve(path, "echo", UnixSockets::echo);
     }
 
     /** A server on {@code path} that writes {@code bytes} zero bytes to every connection, then closes it. */
     public static ServerSocketChannel producerServer(Path path, long bytes) throws IOException {
+        return serve(path, "produce", ch -> produce(ch, bytes));
+    }
+
+    /** Binds {@code path} and hands every accepted connection to {@code handler} on a thread of its own. */
+    private static ServerSocketChannel serve(Path path, String name, java.util.function.Consumer<SocketChannel> handler)
+            throws IOException {
         Files.deleteIfExists(path);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
@@ -51,14 +40,14 @@ public final class UnixSockets {
             while (server.isOpen()) {
                 try {
                     SocketChannel ch = server.accept();
-                    Thread t = new Thread(() -> produce(ch, bytes), "produce-" + path.getFileName());
+                    Thread t = new Thread(() -> handler.accept(ch), name + "-" + path.getFileName());
                     t.setDaemon(true);
                     t.start();
                 } catch (IOException e) {
                     return; // closed
                 }
             }
-        }, "produce-accept-" + path.getFileName());
+        }, name + "-accept-" + path.getFileName());
         acceptor.setDaemon(true);
         acceptor.start();
         return server;
