@@ -15,10 +15,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -120,14 +118,14 @@ final class DemoCommand implements Callable<Integer> {
             if (code != 0) {
                 return code;
             }
-            return verify(dir, source, destination, disks, blob, blobSize);
+            return verify(source, destination, disks, blob, blobSize);
         }
     }
 
-    private static int verify(Path dir, QemuVm source, QemuVm destination, Map<String, Path[]> disks, Path blob,
+    private static int verify(QemuVm source, QemuVm destination, Map<String, Path[]> disks, Path blob,
                               long blobSize) throws Exception {
-        String expected = sha256(blob);
-        String arrived = ramDigest(dir, destination, blobSize);
+        String expected = DiskImages.sha256(blob);
+        String arrived = destination.ramSha256(BLOB_ADDRESS, blobSize);
         String status = destination.status();
         destination.quit();
         source.quit();
@@ -142,24 +140,6 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.println(ok ? "demo: OK" : "demo: FAILED");
         return ok ? 0 : 1;
-    }
-
-    private static String ramDigest(Path dir, QemuVm vm, long size) throws Exception {
-        Path out = dir.resolve(vm.name() + "-ram.bin");
-        vm.qmp().execute("pmemsave", Map.of("val", BLOB_ADDRESS, "size", size, "filename", out.toString()))
-            .block(Duration.ofSeconds(60));
-        return sha256(out);
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     private static boolean onPath(String program) {

@@ -23,7 +23,6 @@ final class ProgressDisplay implements MigrationObserver {
     private final boolean terminal;
     private int drawnLines;
     private long lastDraw;
-    private String step = "";
     private String drawnStep = "";
 
     ProgressDisplay(PrintStream out, boolean terminal) {
@@ -38,7 +37,6 @@ final class ProgressDisplay implements MigrationObserver {
 
     @Override
     public synchronized void onStep(String name) {
-        step = name;
         if (!terminal) {
             line("step: " + name);
         }

@@ -61,6 +61,23 @@ public final class DiskImages {
         return file;
     }
 
+    /** The SHA-256 of {@code file}'s bytes, in hex. */
+    public static String sha256(Path file) throws IOException {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every Java platform has SHA-256
+        }
+        try (var in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
     /**
      * Whether two images have the same guest-visible content ({@code qemu-img compare}, not strict:
      * allocation may differ). Throws when qemu-img itself fails.

@@ -26,9 +26,11 @@ public final class QemuVm implements AutoCloseable {
     private final Process process;
     private final Path qmpSocket;
     private final Path log;
+    private final Path dir;
     private final QmpClient qmp;
 
     private QemuVm(String name, Process process, Path qmpSocket, Path log, QmpClient qmp) {
+        this.dir = qmpSocket.getParent();
         this.name = name;
         this.process = process;
         this.qmpSocket = qmpSocket;
@@ -73,6 +75,18 @@ public final class QemuVm implements AutoCloseable {
             return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
         } catch (IOException e) {
             return "(unreadable: " + e + ")";
+        }
+    }
+
+    /** The SHA-256 of {@code size} bytes of guest RAM at {@code address} ({@code pmemsave} into this VM's directory). */
+    public String ramSha256(long address, long size) throws IOException {
+        Path out = dir.resolve(name + "-ram-" + System.nanoTime() + ".bin");
+        try {
+            qmp.execute("pmemsave", Map.of("val", address, "size", size, "filename", out.toString()))
+                .block(Duration.ofSeconds(60));
+            return DiskImages.sha256(out);
+        } finally {
+            Files.deleteIfExists(out);
         }
     }
 

@@ -95,16 +95,7 @@ final class MigrationRig implements AutoCloseable {
 
     /** SHA-256 of {@code BLOB_SIZE} bytes of guest RAM at {@code BLOB_ADDRESS}. */
     String ramDigest(QemuVm vm) throws Exception {
-        Path out = dir.resolve(vm.name() + "-ram-" + System.nanoTime() + ".bin");
-        vm.qmp().execute("pmemsave", Map.of("val", BLOB_ADDRESS, "size", BLOB_SIZE, "filename", out.toString()))
-            .block(Duration.ofSeconds(30));
-        return sha256(out);
-    }
-
-    static String sha256(Path file) throws Exception {
-        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-        md.update(Files.readAllBytes(file));
-        return java.util.HexFormat.of().formatHex(md.digest());
+        return vm.ramSha256(BLOB_ADDRESS, BLOB_SIZE);
     }
 
     String diagnostics() {

@@ -112,7 +112,7 @@ class SourceMigrationQemuTest {
             .as("NBD exports left on the destination").isEmpty();
         assertThat(steps).contains("mirror the disks", "switch over", "finish on the destination");
         assertThat(progress).anySatisfy(p -> assertThat(p.ram()).isNotNull());
-        String blob = MigrationRig.sha256(rig.blob);
+        String blob = DiskImages.sha256(rig.blob);
         assertThat(rig.ramDigest(rig.destination)).as("guest RAM on the destination").isEqualTo(blob);
 
         rig.destination.quit();
