@@ -10,26 +10,29 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * The lines one logger writes while this is open. The tests' SLF4J binding is slf4j-simple, which
+ * The lines the loggers under one name prefix write while this is open. The tests' SLF4J binding is slf4j-simple, which
  * has no appenders but looks up {@code System.err} at each line: this swaps in a stream that keeps
  * the logger's lines and passes everything on to the real {@code System.err}.
  */
 final class CapturedLog implements AutoCloseable {
     private final PrintStream original = System.err;
-    private final String marker;
+    private final String prefix;
     private final List<String> lines = new ArrayList<>();
 
-    private CapturedLog(String logger) {
-        this.marker = " " + logger + " - ";
+    private CapturedLog(String loggerPrefix) {
+        this.prefix = " " + loggerPrefix;
         System.setErr(new PrintStream(new LineSplitter(), true, StandardCharsets.UTF_8));
     }
 
-    /** Starts capturing the lines of {@code logger} (slf4j-simple's format: "… LEVEL logger - message"). */
-    static CapturedLog of(String logger) {
-        return new CapturedLog(logger);
+    /**
+     * Starts capturing the lines of the loggers whose names start with {@code loggerPrefix}
+     * (slf4j-simple's format: "… LEVEL logger - message").
+     */
+    static CapturedLog of(String loggerPrefix) {
+        return new CapturedLog(loggerPrefix);
     }
 
-    /** The messages (text after the logger name) captured so far, with their level first: "WARN message". */
+    /** The messages captured so far, with their level first: "WARN message". */
     synchronized List<String> lines() {
         return List.copyOf(lines);
     }
@@ -48,10 +51,11 @@ final class CapturedLog implements AutoCloseable {
     }
 
     private synchronized void add(String line) {
-        int at = line.indexOf(marker);
-        if (at > 0) {
+        int at = line.indexOf(prefix);
+        int message = at < 0 ? -1 : line.indexOf(" - ", at);
+        if (at > 0 && message > 0) {
             String head = line.substring(0, at);
-            lines.add(head.substring(head.lastIndexOf(' ') + 1) + " " + line.substring(at + marker.length()));
+            lines.add(head.substring(head.lastIndexOf(' ') + 1) + " " + line.substring(message + 3));
             notifyAll();
         }
     }

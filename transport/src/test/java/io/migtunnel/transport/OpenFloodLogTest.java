@@ -34,8 +34,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A peer floods a real destination with OPENs beyond its stream limit: every refusal is accounted
- * for in the log, in a bounded number of lines.
+ * A peer floods a real destination with OPENs beyond its stream limit, or for unknown routes: every
+ * failure is accounted for in the log, in a bounded number of lines.
  */
 @Timeout(90)
 class OpenFloodLogTest {
@@ -97,12 +97,43 @@ class OpenFloodLogTest {
         assertThat(refusedLines + summarised).as("refusals logged or summarised").isEqualTo(FLOOD - LIMIT);
     }
 
+    @Test
+    void aFloodOfOpensForUnknownRoutesLogsABoundedNumberOfLines() throws Exception {
+        target = UnixServer.start(dir.resolve("hold.sock"), ch -> ch.read(ByteBuffer.allocate(1)));
+        destination = TunnelDestination.create().route("hold", target.path()).bind().block(TIMEOUT);
+        List<String> lines;
+        try (CapturedLog log = CapturedLog.of("io.migtunnel")) {
+            String session;
+            try (Socket peer = new Socket("127.0.0.1", destination.address().getPort())) {
+                peer.setSoTimeout((int) TIMEOUT.toMillis());
+                session = "session with " + peer.getLocalSocketAddress();
+                InputStream in = peer.getInputStream();
+                // each OPEN is reset at once (UNKNOWN_ROUTE), so the stream limit never applies
+                Future<Integer> resets = pool.submit(() -> awaitResets(in, ErrorCode.UNKNOWN_ROUTE, FLOOD));
+                peer.getOutputStream().write(helloAndOpens(FLOOD, "nope"));
+                assertThat(resets.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(FLOOD);
+            }
+            assertThat(log.await(l -> l.contains(session + " closed"), TIMEOUT)).as("the session closed").isTrue();
+            lines = log.lines();
+        }
+        assertThat(lines.size()).as("lines logged for %,d OPENs:%n%s", FLOOD, String.join("\n", lines.subList(0,
+            Math.min(lines.size(), 50)))).isLessThanOrEqualTo(40);
+        assertThat(lines).as("the operator is told which routes exist").anyMatch(l -> l.contains("(routes: [hold])"));
+        assertThat(lines).anyMatch(l -> l.contains(String.format("... and %,d more streams failed the same way"
+            + " (reset: UNKNOWN_ROUTE)", FLOOD - 10)));
+    }
+
     /** HELLO, then {@code n} OPENs of the route "hold". */
     private static byte[] helloAndOpens(int n) {
+        return helloAndOpens(n, "hold");
+    }
+
+    /** HELLO, then {@code n} OPENs of the route {@code name}. */
+    private static byte[] helloAndOpens(int n, String name) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         write(bytes, HelloFrameCodec.encode(ALLOC, Limits.VERSION, 65536, 65536, 16));
         for (int i = 0; i < n; i++) {
-            write(bytes, OpenFrameCodec.encode(ALLOC, 2 * i + 1, "hold"));
+            write(bytes, OpenFrameCodec.encode(ALLOC, 2 * i + 1, name));
         }
         return bytes.toByteArray();
     }
@@ -117,6 +148,11 @@ class OpenFloodLogTest {
 
     /** Reads frames until {@code expected} RESET REFUSED have arrived (or EOF); how many did. */
     private static int awaitRefusals(InputStream in, int expected) throws Exception {
+        return awaitResets(in, ErrorCode.REFUSED, expected);
+    }
+
+    /** Reads frames until {@code expected} RESETs with {@code code} have arrived (or EOF); how many did. */
+    private static int awaitResets(InputStream in, ErrorCode code, int expected) throws Exception {
         ByteBuf acc = Unpooled.buffer();
         int refused = 0;
         try {
@@ -127,7 +163,7 @@ class OpenFloodLogTest {
                 Frame f;
                 while ((f = FrameDecoder.decode(acc, Limits.MAX_FRAME_PAYLOAD)) != null) {
                     try {
-                        if (f.type() == FrameType.RESET && ResetFrameCodec.code(f.payload()) == ErrorCode.REFUSED.code()) {
+                        if (f.type() == FrameType.RESET && ResetFrameCodec.code(f.payload()) == code.code()) {
                             refused++;
                         }
                     } finally {

@@ -50,6 +50,8 @@ final class RouteAcceptor implements StreamAcceptor {
     private final EventLoop loop;
     /** Per route name: its dial in flight and the streams waiting behind it. */
     private final Map<String, RouteQueue> queues = new HashMap<>();
+    /** Whether this session has logged the known routes for an unknown stream name. */
+    private boolean toldRoutes;
 
     RouteAcceptor(Map<String, Path> routes, Map<String, StreamHandler> handlers, Loops loops, EventLoop sessionLoop) {
         this.routes = routes;
@@ -74,7 +76,12 @@ final class RouteAcceptor implements StreamAcceptor {
         }
         Path target = added.getOrDefault(stream.name(), routes.get(stream.name()));
         if (target == null) {
-            log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), known());
+            if (!toldRoutes) { // once per session: the reset of each such stream is logged, rate limited
+                toldRoutes = true;
+                log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), known());
+            } else {
+                log.debug("{}: no route for '{}'", stream, stream.name());
+            }
             stream.reset(ErrorCode.UNKNOWN_ROUTE, "no route for stream name '" + stream.name() + "' on the destination");
             return;
         }
