@@ -3,6 +3,8 @@ package io.migtunnel.transport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -95,7 +97,7 @@ class FlowControlTest {
     }
 
     /** Aggregate bytes/s of the named streams read concurrently for {@code millis}. */
-    private double measure(TunnelPair pair, List<String> names, long millis) throws Exception {
+    private double measure(List<String> names, long millis) throws Exception {
         AtomicLong counter = new AtomicLong();
         CountDownLatch stop = new CountDownLatch(1);
         List<Future<Long>> readers = new ArrayList<>();
@@ -114,6 +116,24 @@ class FlowControlTest {
         return rate;
     }
 
+    /**
+     * A destination routing each of {@code routes} and a source exposing them as {@link TunnelPair}
+     * does, the source's session observed by {@code sourceListener}.
+     */
+    private void startWithSourceListener(Map<String, Path> routes, SessionListener sourceListener) {
+        TunnelDestination d = TunnelDestination.create().config(SMALL_WINDOWS);
+        TunnelSource s = TunnelSource.create().config(SMALL_WINDOWS).listener(sourceListener);
+        for (Map.Entry<String, Path> e : routes.entrySet()) {
+            d = d.route(e.getKey(), e.getValue());
+            s = s.expose(e.getKey(), TunnelPair.exposed(dir, e.getKey()));
+        }
+        Tunnel dest = d.bind().block(Duration.ofSeconds(10));
+        toClose.add(dest::dispose);
+        Tunnel src = s.connect(new InetSocketAddress("127.0.0.1", dest.address().getPort())).start()
+            .block(Duration.ofSeconds(10));
+        toClose.add(src::dispose);
+    }
+
     @Test
     void aStalledReaderStallsOnlyItsStreamAndLosesNothing() throws Exception {
         long huge = 1L << 40; // the measured producers never run out during the test
@@ -121,29 +141,27 @@ class FlowControlTest {
         producer("fast2", huge);
         long stalledBytes = 24L << 20;
         producer("stalled", stalledBytes);
-        TunnelPair pair = TunnelPair.start(dir, Map.of(
+        BufferedPerStream buffered = new BufferedPerStream();
+        startWithSourceListener(Map.of(
             "fast1", dir.resolve("fast1.sock"), "fast2", dir.resolve("fast2.sock"),
-            "stalled", dir.resolve("stalled.sock")), SMALL_WINDOWS);
-        toClose.add(pair);
+            "stalled", dir.resolve("stalled.sock")), buffered);
 
         // Rounds of solo / with a stalled stream / solo again: each with-stall window is compared
         // with the solo windows right around it, so load that drifts during the test (other
         // processes on a 2-core machine) affects both sides of a comparison alike.
         List<String> fast = List.of("fast1", "fast2");
-        double before = measure(pair, fast, 1000);
+        double before = measure(fast, 1000);
         double bestRatio = 0;
         String rounds = "";
         for (int round = 0; round < 3 && bestRatio < 0.9; round++) {
             // Open the stalled stream and read nothing: its producer fills the window and stops.
             try (SocketChannel stalled = UnixClient.connect(TunnelPair.exposed(dir, "stalled"))) {
                 stalled.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
-                assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(),
-                    () -> pair.sourceSession().bufferedBytes() >= WINDOW / 2, Duration.ofSeconds(20)))
+                assertThat(buffered.awaitAtLeast("stalled", WINDOW / 2, Duration.ofSeconds(20)))
                     .as("stalled stream fills its window on the source side").isTrue();
 
-                double withStall = measure(pair, fast, 1000);
-                long buffered = TunnelPair.onLoop(pair.sourceSession(), () -> pair.sourceSession().bufferedBytes());
-                assertThat(buffered).as("bytes buffered for the stalled stream never exceed its window")
+                double withStall = measure(fast, 1000);
+                assertThat(buffered.peak("stalled")).as("bytes buffered for the stalled stream never exceed its window")
                     .isLessThanOrEqualTo(WINDOW);
 
                 // The reader resumes: every byte arrives, in order, intact.
@@ -151,7 +169,7 @@ class FlowControlTest {
                 assertThat(UnixClient.readToEnd(stalled, d)).isEqualTo(stalledBytes);
                 assertThat(d.digest()).isEqualTo(expectedDigest("stalled", stalledBytes));
 
-                double after = measure(pair, fast, 1000);
+                double after = measure(fast, 1000);
                 bestRatio = Math.max(bestRatio, withStall / ((before + after) / 2));
                 rounds += String.format(" [solo %.0f, stalled %.0f, solo %.0f MB/s]", before / 1e6, withStall / 1e6,
                     after / 1e6);

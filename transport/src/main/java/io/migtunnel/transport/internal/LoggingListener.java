@@ -9,13 +9,22 @@ import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Logs what an operator needs: sessions up and down, resets with their reason, protocol errors. */
+/**
+ * Logs what an operator needs: sessions up and down, resets with their reason (rate limited by
+ * {@link StreamFailureLog}), protocol errors.
+ */
 final class LoggingListener implements SessionListener {
     private static final Logger log = LoggerFactory.getLogger("io.migtunnel.session");
+    /** Stream failure lines: at most {@link #FAILURE_LINES} of each kind per {@link #FAILURE_WINDOW}. */
+    static final Duration FAILURE_WINDOW = Duration.ofSeconds(10);
+    static final int FAILURE_LINES = 10;
     private final String peer;
+    private final StreamFailureLog failures;
 
     LoggingListener(String peer) {
         this.peer = peer;
+        this.failures = new StreamFailureLog("session with " + peer, FAILURE_WINDOW, FAILURE_LINES, System::nanoTime,
+            log::warn);
     }
 
     @Override
@@ -31,10 +40,16 @@ final class LoggingListener implements SessionListener {
     @Override
     public void onStreamClosed(MuxStream stream, Throwable cause) {
         if (cause != null) {
-            log.warn("{} ended: {}", stream, cause.getMessage());
+            failures.failed(stream, cause);
         } else {
+            failures.tick();
             log.debug("{} finished", stream);
         }
+    }
+
+    @Override
+    public void onRoundTrip(Duration rtt) {
+        failures.tick(); // keepalive: a summary is due at most one interval after its window
     }
 
     @Override
@@ -49,6 +64,7 @@ final class LoggingListener implements SessionListener {
 
     @Override
     public void onClosed(Session session, Throwable cause) {
+        failures.flush();
         if (cause == null || (cause instanceof SessionClosedException c && c.code() == ErrorCode.CANCELLED)) {
             log.info("session with {} closed{}", peer, cause == null ? "" : ": " + cause.getMessage());
         } else {

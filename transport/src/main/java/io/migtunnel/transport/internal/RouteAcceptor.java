@@ -26,8 +26,9 @@ import reactor.netty.tcp.TcpClient;
  *
  * <p>Dials to one route happen one at a time, in the order the streams were opened, so the target
  * accepts connections in the order the source's clients made them. QEMU needs this: with multifd,
- * the destination takes the first connection it accepts as the main migration channel.
- * One instance per session; confined to the session's event loop.
+ * the destination takes the first connection it accepts as the main migration channel. A stream
+ * that ends while it waits (reset by the peer, or its session closing) leaves the queue and is
+ * never dialled. One instance per session; confined to the session's event loop.
  */
 final class RouteAcceptor implements StreamAcceptor {
     private static final Logger log = LoggerFactory.getLogger(RouteAcceptor.class);
@@ -47,8 +48,10 @@ final class RouteAcceptor implements StreamAcceptor {
     };
     private final TcpClient local;
     private final EventLoop loop;
-    /** Per route: streams waiting for their dial; the head is being dialled. */
-    private final Map<String, ArrayDeque<MuxStream>> dialing = new HashMap<>();
+    /** Per route name: its dial in flight and the streams waiting behind it. */
+    private final Map<String, RouteQueue> queues = new HashMap<>();
+    /** Whether this session has logged the known routes for an unknown stream name. */
+    private boolean toldRoutes;
 
     RouteAcceptor(Map<String, Path> routes, Map<String, StreamHandler> handlers, Loops loops, EventLoop sessionLoop) {
         this.routes = routes;
@@ -73,15 +76,26 @@ final class RouteAcceptor implements StreamAcceptor {
         }
         Path target = added.getOrDefault(stream.name(), routes.get(stream.name()));
         if (target == null) {
-            log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), known());
+            if (!toldRoutes) { // once per session: the reset of each such stream is logged, rate limited
+                toldRoutes = true;
+                log.warn("{}: no route for '{}' (routes: {})", stream, stream.name(), known());
+            } else {
+                log.debug("{}: no route for '{}'", stream, stream.name());
+            }
             stream.reset(ErrorCode.UNKNOWN_ROUTE, "no route for stream name '" + stream.name() + "' on the destination");
             return;
         }
-        ArrayDeque<MuxStream> queue = dialing.computeIfAbsent(stream.name(), n -> new ArrayDeque<>());
-        queue.add(stream);
-        if (queue.size() == 1) {
-            dial(queue, target);
+        RouteQueue queue = queues.computeIfAbsent(stream.name(), n -> new RouteQueue());
+        if (!queue.dialing) {
+            queue.dialing = true;
+            dial(queue, stream, target);
+            return;
         }
+        Waiting waiting = new Waiting(stream, target);
+        queue.waiting.add(waiting);
+        // terminal signals come on the session's loop: a reset stream leaves the queue at once
+        Runnable leave = () -> queue.waiting.remove(waiting);
+        stream.onClose().subscribe(null, e -> leave.run(), leave);
     }
 
     private java.util.Set<String> known() {
@@ -91,26 +105,39 @@ final class RouteAcceptor implements StreamAcceptor {
         return names;
     }
 
-    private void dial(ArrayDeque<MuxStream> queue, Path target) {
-        MuxStream stream = queue.peek();
+    private void dial(RouteQueue queue, MuxStream stream, Path target) {
         local.remoteAddress(() -> new DomainSocketAddress(target.toString()))
             .connect()
             .subscribe(conn -> conn.channel().eventLoop().execute(() -> {
                 stream.accept();
                 LocalSocketBridge.join(conn.channel(), stream);
-                loop.execute(() -> next(queue, target));
+                loop.execute(() -> next(queue));
             }), error -> {
                 stream.reset(ErrorCode.CONNECT_FAILED, "destination cannot connect to " + target + ": "
                     + (error instanceof java.io.FileNotFoundException ? "no such socket"
                         : error.getMessage() != null ? error.getMessage() : error.toString()));
-                loop.execute(() -> next(queue, target));
+                loop.execute(() -> next(queue));
             });
     }
 
-    private void next(ArrayDeque<MuxStream> queue, Path target) {
-        queue.poll();
-        if (!queue.isEmpty()) {
-            dial(queue, target);
+    private void next(RouteQueue queue) {
+        Waiting w = queue.waiting.poll();
+        if (w == null) {
+            queue.dialing = false;
+        } else {
+            dial(queue, w.stream(), w.target());
         }
+    }
+
+    /** One route's dials: at most one in flight, the rest waiting in the order they were opened. */
+    private static final class RouteQueue {
+        /** Whether a dial is in flight; the next waiting stream is dialled when it has ended. */
+        boolean dialing;
+        /** Streams still open, waiting for their dial; bounded by the session's stream limit. */
+        final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    }
+
+    /** A stream waiting for its dial, and the socket its route named when it opened. */
+    private record Waiting(MuxStream stream, Path target) {
     }
 }
