@@ -17,12 +17,18 @@ import java.util.Objects;
  * @param mirrorBandwidth bytes per second per disk mirror, 0 for no limit
  * @param mirrorTimeout how long the disk mirrors may take to reach their first sync
  * @param migrationTimeout how long RAM and device state may take once the mirrors are in sync
+ * @param switchoverTimeout how long the source VM may stay paused for the switch-over (completing
+ *     the mirrors, then, for precopy, the last RAM and device state); past it the migration rolls
+ *     back and the source VM runs again
  */
 public record MigrationOptions(String vm, List<String> disks, int multifdChannels, boolean postcopy,
-                               long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout, Duration migrationTimeout) {
+                               long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout, Duration migrationTimeout,
+                               Duration switchoverTimeout) {
 
     /** QEMU's limit for {@code max-bandwidth} is far above this; it stands for "no limit". */
     public static final long UNLIMITED_BANDWIDTH = 1L << 40;
+    /** The default {@link #switchoverTimeout()}. */
+    public static final Duration DEFAULT_SWITCHOVER_TIMEOUT = Duration.ofSeconds(30);
 
     public MigrationOptions {
         disks = List.copyOf(disks);
@@ -37,39 +43,58 @@ public record MigrationOptions(String vm, List<String> disks, int multifdChannel
         }
         Objects.requireNonNull(mirrorTimeout, "mirrorTimeout");
         Objects.requireNonNull(migrationTimeout, "migrationTimeout");
+        Objects.requireNonNull(switchoverTimeout, "switchoverTimeout");
+        if (switchoverTimeout.isNegative() || switchoverTimeout.isZero()) {
+            throw new IllegalArgumentException("the switch-over timeout must be positive, got " + switchoverTimeout);
+        }
     }
 
-    /** Every writable disk, one channel, precopy, no bandwidth limit, one hour per phase. */
+    /**
+     * Every writable disk, one channel, precopy, no bandwidth limit, one hour for the mirrors and one
+     * for RAM, {@link #DEFAULT_SWITCHOVER_TIMEOUT} paused.
+     */
     public static MigrationOptions defaults() {
-        return new MigrationOptions(null, List.of(), 0, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1));
+        return new MigrationOptions(null, List.of(), 0, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1),
+            DEFAULT_SWITCHOVER_TIMEOUT);
     }
 
     public MigrationOptions withVm(String name) {
-        return new MigrationOptions(name, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+        return new MigrationOptions(name, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withDisks(List<String> ids) {
-        return new MigrationOptions(vm, ids, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+        return new MigrationOptions(vm, ids, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withMultifd(int channels) {
-        return new MigrationOptions(vm, disks, channels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+        return new MigrationOptions(vm, disks, channels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withPostcopy(boolean on) {
-        return new MigrationOptions(vm, disks, multifdChannels, on, maxBandwidth, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+        return new MigrationOptions(vm, disks, multifdChannels, on, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withMaxBandwidth(long bytesPerSecond) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, bytesPerSecond, mirrorBandwidth, mirrorTimeout, migrationTimeout);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, bytesPerSecond, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withMirrorBandwidth(long bytesPerSecond) {
         return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, bytesPerSecond, mirrorTimeout,
-            migrationTimeout);
+            migrationTimeout, switchoverTimeout);
     }
 
     public MigrationOptions withTimeouts(Duration mirror, Duration migration) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirror, migration);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirror, migration,
+            switchoverTimeout);
+    }
+
+    public MigrationOptions withSwitchoverTimeout(Duration timeout) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, timeout);
     }
 }

@@ -29,6 +29,14 @@ final class Abortable {
         return why;
     }
 
+    /** Throws {@link AbortedException} once aborted. */
+    void throwIfAborted() {
+        String r = reason();
+        if (r != null) {
+            throw new AbortedException(r);
+        }
+    }
+
     /** {@code mono}'s value (null when empty); fails when aborted first or after {@code timeout}. */
     <T> T await(String what, Mono<T> mono, Duration timeout) {
         Mono<T> aborted = reason.asMono().flatMap(r -> Mono.error(new AbortedException(r)));

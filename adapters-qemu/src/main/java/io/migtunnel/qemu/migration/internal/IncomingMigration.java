@@ -49,6 +49,7 @@ public final class IncomingMigration {
     private Path dir;
     private boolean nbdStarted;
     private final List<String> routed = new ArrayList<>();
+    private boolean prepareAttempted;
     private volatile boolean prepared;
     private volatile boolean over;
 
@@ -77,7 +78,7 @@ public final class IncomingMigration {
         String op = req.path("op").asText();
         try {
             JsonNode ok = switch (op) {
-                case ControlNames.PREPARE -> prepare(req);
+                case ControlNames.PREPARE -> prepareOnce(req);
                 case ControlNames.FINISH -> finish(req.path("resume").asBoolean(true));
                 case ControlNames.ABORT -> abort(req.path("reason").asText("the source aborted"));
                 default -> throw new StepFailure("unknown control operation '" + op + "'");
@@ -87,19 +88,27 @@ public final class IncomingMigration {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             log.warn("control '{}' for {} failed: {}", op, qmpSocket != null ? qmpSocket : "(no VM yet)", why);
             reply.put("error", why);
-            if (op.equals(ControlNames.PREPARE)) {
-                cleanUp();
-            }
         }
         send(reply);
     }
 
     // ---- prepare ----
 
-    private JsonNode prepare(JsonNode req) {
-        if (prepared || qmpSocket != null) {
+    /** A control stream prepares once: a second prepare is refused and leaves the first alone. */
+    private JsonNode prepareOnce(JsonNode req) {
+        if (prepareAttempted) {
             throw new StepFailure("this control stream has already prepared a migration");
         }
+        prepareAttempted = true;
+        try {
+            return prepare(req);
+        } catch (RuntimeException e) {
+            cleanUp(); // undo what this prepare did before it failed
+            throw e;
+        }
+    }
+
+    private JsonNode prepare(JsonNode req) {
         String vm = req.path("vm").asText(null);
         Path socket = locator.locate(vm);
         synchronized (busy) {

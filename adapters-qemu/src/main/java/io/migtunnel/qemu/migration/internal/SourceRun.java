@@ -27,7 +27,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
 
 /**
  * One outgoing migration, step by step on the calling thread (blocking): mirror every disk over
@@ -41,6 +40,8 @@ public final class SourceRun {
     private static final Duration CONNECT = Duration.ofSeconds(15);
     private static final Duration POLL = Duration.ofMillis(250);
     private static final Duration ROLLBACK_WAIT = Duration.ofSeconds(15);
+    /** How long force-cancelled mirrors may take to end before the rollback cuts their NBD connections. */
+    private static final Duration MIRROR_CANCEL_GRACE = Duration.ofSeconds(3);
     private static final Duration FINISH = Duration.ofSeconds(120);
     private static final Set<String> MIGRATION_OVER = Set.of("completed", "failed", "cancelled", "none");
 
@@ -51,7 +52,10 @@ public final class SourceRun {
     private final Abortable abortable = new Abortable();
     private final Map<String, JsonNode> jobEnds = new ConcurrentHashMap<>();
     /** Signals a MIGRATION or block job event, so that a poll loop looks again at once. */
-    private final Sinks.Many<String> wakeups = Sinks.many().multicast().directBestEffort();
+    private final Wakeups wakeups = new Wakeups();
+    private final Poll poll = new Poll(wakeups, POLL, abortable::throwIfAborted);
+    /** The rollback's polls: an abort does not end them. */
+    private final Poll rollbackPoll = new Poll(wakeups, POLL, () -> { });
     private final long started = System.nanoTime();
 
     private String step = "start";
@@ -67,6 +71,10 @@ public final class SourceRun {
     private boolean migrationStarted;
     private boolean switchedOver;
     private boolean completed;
+    /** While the source VM is paused for the switch-over: when it must run again. Caps every wait. */
+    private Deadline paused;
+    /** The rollback closed the tunnel to free mirrors stuck on a destination that stopped reading. */
+    private boolean tunnelCut;
     private List<MigrationProgress.Disk> diskProgress = List.of();
     private MigrationProgress.Ram ramProgress;
 
@@ -84,6 +92,7 @@ public final class SourceRun {
     /** Stops the migration as soon as possible and rolls it back; {@link #call()} then fails with {@code reason}. */
     public void abort(String reason) {
         abortable.abort(reason);
+        wakeups.signal();
     }
 
     /** Runs the migration; throws {@link MigrationException} after rolling back. */
@@ -153,13 +162,8 @@ public final class SourceRun {
         }
 
         step("mirror the disks");
-        long deadline = System.nanoTime() + options.mirrorTimeout().toNanos();
-        while (!allMirrorsReady()) {
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("the mirrors did not catch up within " + options.mirrorTimeout());
-            }
-            awaitChange();
-        }
+        poll.until(Deadline.after(options.mirrorTimeout()), () -> allMirrorsReady() ? Boolean.TRUE : null,
+            () -> "the mirrors did not catch up within " + options.mirrorTimeout());
 
         step("start the migration");
         qmp(qmp.migrateSetCapabilities(capabilities(true)));
@@ -171,15 +175,17 @@ public final class SourceRun {
         }
 
         step("migrate RAM and device state");
-        awaitMigrationStatus(Set.of("pre-switchover"), options.migrationTimeout());
+        awaitMigrationStatus("pre-switchover", Deadline.after(options.migrationTimeout()),
+            "the migration did not reach pre-switchover within " + options.migrationTimeout());
 
         step("complete the disk mirrors (VM paused)");
+        paused = Deadline.after(options.switchoverTimeout());
         for (Mirror m : mirrors) {
             qmp(qmp.blockJobCancel(m.job(), false));
         }
-        while (!readMirrors().isEmpty()) {
-            awaitChange();
-        }
+        poll.until(paused, () -> readMirrors().isEmpty() ? Boolean.TRUE : null,
+            () -> "the disk mirrors did not complete within " + options.switchoverTimeout()
+                + " of the VM's pause (switch-over timeout)");
         List<MigrationSummary.Disk> diskBytes = new ArrayList<>();
         for (Mirror m : mirrors) {
             JsonNode end = jobEnds.get(m.job());
@@ -192,8 +198,17 @@ public final class SourceRun {
         step("switch over");
         qmp(qmp.execute("migrate-continue", Map.of("state", "pre-switchover")));
         switchedOver = true;
-        JsonNode done = awaitMigrationStatus(Set.of("completed"), options.migrationTimeout());
+        JsonNode done;
+        if (options.postcopy()) { // the VM runs on the destination now
+            paused = null;
+            done = awaitMigrationStatus("completed", Deadline.after(options.migrationTimeout()),
+                "postcopy did not complete within " + options.migrationTimeout());
+        } else {
+            done = awaitMigrationStatus("completed", paused, "the switch-over did not complete within "
+                + options.switchoverTimeout() + " of the VM's pause (switch-over timeout)");
+        }
         completed = true;
+        paused = null;
 
         step("remove the NBD nodes");
         removeNbdNodes();
@@ -351,10 +366,9 @@ public final class SourceRun {
         return new StepFailure("the mirror of disk '" + m.disk().id() + "' failed: " + why);
     }
 
-    /** Polls {@code query-migrate} (and the mirrors) until one of {@code wanted}; failed or cancelled is an error. */
-    private JsonNode awaitMigrationStatus(Set<String> wanted, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+    /** Polls {@code query-migrate} (and the mirrors) until {@code wanted}; failed or cancelled is an error. */
+    private JsonNode awaitMigrationStatus(String wanted, Deadline deadline, String timedOut) {
+        return poll.until(deadline, () -> {
             JsonNode info = qmp(qmp.queryMigrate());
             String status = info.path("status").asText();
             JsonNode ram = info.path("ram");
@@ -371,19 +385,12 @@ public final class SourceRun {
             } else {
                 publish();
             }
-            if (wanted.contains(status)) {
-                return info;
-            }
             if (status.equals("failed") || status.equals("cancelled")) {
                 throw new StepFailure("QEMU reports the migration " + status
                     + (info.has("error-desc") ? ": " + info.path("error-desc").asText() : ""));
             }
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("the migration did not reach " + wanted + " within " + timeout
-                    + " (status " + status + ")");
-            }
-            awaitChange();
-        }
+            return status.equals(wanted) ? info : null;
+        }, () -> timedOut);
     }
 
     // ---- rollback ----
@@ -398,16 +405,18 @@ public final class SourceRun {
         if (qmp != null) {
             if (!switchedOver) {
                 attempt(problems, "cancel the mirrors", this::cancelMirrors);
-                if (migrationStarted) {
-                    attempt(problems, "cancel the migration", this::cancelMigration);
-                }
+            }
+            if (migrationStarted && !completed && !(switchedOver && options.postcopy())) {
+                attempt(problems, "cancel the migration", this::cancelMigration);
             }
             if (wasRunning && !completed && !(switchedOver && options.postcopy())) {
                 attempt(problems, "resume the source VM", this::resumeSource);
             }
             attempt(problems, "remove the NBD nodes", this::removeNbdNodes);
         }
-        if (control != null) {
+        if (tunnelCut) {
+            log.info("the tunnel was cut: the destination undoes its prepare when it sees the session end");
+        } else if (control != null) {
             attempt(problems, "abort the destination", () -> Abortable.awaitAnyway("abort",
                 control.call(ControlNames.ABORT, reasonArgs(), ROLLBACK_WAIT), ROLLBACK_WAIT.plusSeconds(1)));
         }
@@ -423,18 +432,27 @@ public final class SourceRun {
         return args;
     }
 
+    /**
+     * Force-cancels our mirrors. Mirrors whose NBD requests a destination no longer answers cannot
+     * end while the connection lives: after {@link #MIRROR_CANCEL_GRACE} the tunnel is cut, so
+     * QEMU fails those requests and the jobs end.
+     */
     private void cancelMirrors() {
-        Set<String> left = new HashSet<>(runningMirrorJobs());
-        for (String job : left) {
+        for (String job : runningMirrorJobs()) {
             Abortable.awaitAnyway("block-job-cancel", qmp.blockJobCancel(job, true), COMMAND);
         }
-        long deadline = System.nanoTime() + ROLLBACK_WAIT.toNanos();
-        while (!runningMirrorJobs().isEmpty()) {
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("mirror jobs still running after " + ROLLBACK_WAIT + ": " + runningMirrorJobs());
-            }
-            sleep();
+        if (rollbackPoll.within(Deadline.after(MIRROR_CANCEL_GRACE), () -> runningMirrorJobs().isEmpty() ? Boolean.TRUE : null)
+                != null) {
+            return;
         }
+        if (tunnel != null) {
+            log.warn("mirrors still running {} after a forced cancel: cutting the tunnel to end their NBD requests",
+                MIRROR_CANCEL_GRACE);
+            tunnelCut = true;
+            tunnel.dispose();
+        }
+        rollbackPoll.until(Deadline.after(ROLLBACK_WAIT), () -> runningMirrorJobs().isEmpty() ? Boolean.TRUE : null,
+            () -> "mirror jobs still running after " + ROLLBACK_WAIT + ": " + runningMirrorJobs());
     }
 
     private Set<String> runningMirrorJobs() {
@@ -449,30 +467,23 @@ public final class SourceRun {
     }
 
     private void cancelMigration() {
-        String status = Abortable.awaitAnyway("query-migrate", qmp.queryMigrate(), COMMAND).path("status").asText("none");
-        if (!MIGRATION_OVER.contains(status)) {
+        if (!MIGRATION_OVER.contains(migrationStatus())) {
             Abortable.awaitAnyway("migrate_cancel", qmp.execute("migrate_cancel"), COMMAND);
         }
-        long deadline = System.nanoTime() + ROLLBACK_WAIT.toNanos();
-        while (!MIGRATION_OVER.contains(status)) {
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("the migration is still '" + status + "' " + ROLLBACK_WAIT + " after migrate_cancel");
-            }
-            sleep();
-            status = Abortable.awaitAnyway("query-migrate", qmp.queryMigrate(), COMMAND).path("status").asText("none");
-        }
+        rollbackPoll.until(Deadline.after(ROLLBACK_WAIT), () -> MIGRATION_OVER.contains(migrationStatus()) ? Boolean.TRUE : null,
+            () -> "the migration is still '" + migrationStatus() + "' " + ROLLBACK_WAIT + " after migrate_cancel");
+    }
+
+    private String migrationStatus() {
+        return Abortable.awaitAnyway("query-migrate", qmp.queryMigrate(), COMMAND).path("status").asText("none");
     }
 
     private void resumeSource() {
         // QEMU resumes a VM it paused for a migration that then failed or was cancelled, but not
         // always at once; wait briefly before resuming it ourselves.
-        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-        String status = Abortable.awaitAnyway("query-status", qmp.queryStatus(), COMMAND);
-        while (!status.equals("running") && System.nanoTime() < deadline) {
-            sleep();
-            status = Abortable.awaitAnyway("query-status", qmp.queryStatus(), COMMAND);
-        }
-        if (!status.equals("running")) {
+        Boolean running = rollbackPoll.within(Deadline.after(Duration.ofSeconds(3)),
+            () -> Abortable.awaitAnyway("query-status", qmp.queryStatus(), COMMAND).equals("running") ? Boolean.TRUE : null);
+        if (running == null) {
             Abortable.awaitAnyway("cont", qmp.execute("cont"), COMMAND);
         }
     }
@@ -489,15 +500,6 @@ public final class SourceRun {
             action.run();
         } catch (RuntimeException e) {
             problems.add("could not " + what + ": " + describe(e));
-        }
-    }
-
-    private static void sleep() {
-        try {
-            Thread.sleep(POLL.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StepFailure("interrupted");
         }
     }
 
@@ -523,8 +525,10 @@ public final class SourceRun {
         PrivateDirs.delete(dir);
     }
 
+    /** A QMP command's result; while the VM is paused, never waiting past {@link #paused}. */
     private <T> T qmp(Mono<T> command) {
-        return abortable.await(step, command, COMMAND.plusSeconds(5));
+        Deadline pause = paused;
+        return abortable.await(step, command, pause == null ? COMMAND.plusSeconds(5) : pause.cap(COMMAND));
     }
 
     private void onEvent(QmpEvent e) {
@@ -532,19 +536,8 @@ public final class SourceRun {
             jobEnds.put(e.data().path("device").asText(), e.data());
         }
         if (e.name().equals("MIGRATION") || e.name().startsWith("BLOCK_JOB_")) {
-            synchronized (wakeups) {
-                wakeups.tryEmitNext(e.name());
-            }
+            wakeups.signal();
         }
-    }
-
-    /**
-     * Waits until the next poll or a relevant QMP event, whichever comes first: the VM is paused
-     * at {@code pre-switchover}, so reacting to the event keeps the downtime short.
-     */
-    private void awaitChange() {
-        abortable.await(step, Mono.firstWithSignal(Mono.delay(POLL).then(), wakeups.asFlux().next().then()),
-            POLL.plusSeconds(5));
     }
 
     private void step(String name) {

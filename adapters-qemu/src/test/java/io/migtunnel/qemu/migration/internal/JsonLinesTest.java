@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,8 @@ class JsonLinesTest {
             buf(":\"failed\"}\n"));
         StepVerifier.create(JsonLines.decode(in).map(JsonNode::toString))
             .expectNext("{\"id\":1,\"op\":\"prepare\"}", "{\"id\":2}", "{\"event\":\"failed\"}")
-            .verifyComplete();
+            .expectComplete()
+            .verify(Duration.ofSeconds(5));
         assertAllReleased();
     }
 
@@ -41,7 +43,7 @@ class JsonLinesTest {
     void aLineThatIsNotAnObjectFailsTheStream() {
         StepVerifier.create(JsonLines.decode(Flux.just("[1,2]\n", "{}\n", "{}\n").map(this::buf)))
             .expectErrorMessage("control line is not a JSON object")
-            .verify();
+            .verify(Duration.ofSeconds(5));
         assertAllReleased();
     }
 
@@ -49,7 +51,7 @@ class JsonLinesTest {
     void garbageFailsTheStreamNamingTheProblem() {
         StepVerifier.create(JsonLines.decode(Flux.just("{nope\n").map(this::buf)))
             .expectErrorSatisfies(e -> assertThat(e).hasMessageStartingWith("control line is not JSON"))
-            .verify();
+            .verify(Duration.ofSeconds(5));
         assertAllReleased();
     }
 
@@ -59,7 +61,7 @@ class JsonLinesTest {
         Flux<ByteBuf> in = Flux.range(0, 32).map(i -> buf(chunk));
         StepVerifier.create(JsonLines.decode(in))
             .expectErrorMessage("control line longer than " + JsonLines.MAX_LINE_BYTES + " bytes")
-            .verify();
+            .verify(Duration.ofSeconds(5));
         assertAllReleased();
     }
 

@@ -1,0 +1,63 @@
+package io.migtunnel.qemu.migration.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.buffer.ByteBuf;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.StepVerifier;
+
+/** The source's end of the control stream, on in-memory stream directions. */
+class ControlClientTest {
+    private final Sinks.Many<ByteBuf> inbound = Sinks.many().unicast().onBackpressureBuffer();
+    private final List<String> failures = new ArrayList<>();
+
+    @Test
+    void aCallMadeAsTheStreamEndsFailsAtOnceInsteadOfWaitingItsTimeout() {
+        // The stream ends exactly while the call registers itself: after any "has it ended?" check,
+        // before its reply slot is in the map. Deterministic: the map's put ends the stream first.
+        ConcurrentHashMap<Long, Sinks.One<JsonNode>> pending = new ConcurrentHashMap<>() {
+            @Override
+            public Sinks.One<JsonNode> put(Long id, Sinks.One<JsonNode> reply) {
+                inbound.tryEmitComplete();
+                return super.put(id, reply);
+            }
+        };
+        ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.then(), failures::add, pending);
+
+        StepVerifier.create(client.call(ControlNames.FINISH, JsonLines.object(), Duration.ofSeconds(60)))
+            .expectErrorMessage("cannot send 'finish': the destination closed the control stream")
+            .verify(Duration.ofSeconds(5));
+        assertThat(pending).isEmpty();
+        assertThat(failures).containsExactly("the destination closed the control stream");
+    }
+
+    @Test
+    void aCallAfterTheStreamEndedFailsAtOnce() {
+        ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.then(), failures::add,
+            new ConcurrentHashMap<>());
+        inbound.tryEmitComplete();
+        StepVerifier.create(client.call(ControlNames.ABORT, JsonLines.object(), Duration.ofSeconds(60)))
+            .expectErrorMessage("cannot send 'abort': the destination closed the control stream")
+            .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aReplyCompletesItsCall() {
+        Sinks.Many<ByteBuf> sent = Sinks.many().unicast().onBackpressureBuffer();
+        ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.doOnNext(sent::tryEmitNext).then(),
+            failures::add, new ConcurrentHashMap<>());
+        Mono<JsonNode> call = client.call(ControlNames.ABORT, JsonLines.object(), Duration.ofSeconds(60));
+        StepVerifier.create(call)
+            .then(() -> inbound.tryEmitNext(JsonLines.buffer(JsonLines.encode(JsonLines.object().put("id", 1)
+                .set("ok", JsonLines.object())))))
+            .expectNextMatches(JsonNode::isObject)
+            .verifyComplete();
+    }
+}
