@@ -59,6 +59,11 @@ final class MigrateCommand implements Callable<Integer> {
         description = "Bandwidth limit per disk mirror in bytes/s, e.g. 200M (default: none).")
     long mirrorBandwidth;
 
+    @Option(names = "--switchover-timeout", paramLabel = "SECONDS",
+        description = "The longest the source VM stays paused for the switch-over; past it the migration rolls back "
+            + "(default: ${DEFAULT-VALUE}).")
+    int switchoverTimeout = (int) MigrationOptions.DEFAULT_SWITCHOVER_TIMEOUT.toSeconds();
+
     @Option(names = "--metrics-linger", paramLabel = "SECONDS",
         description = "With --metrics: keep serving /metrics this long after the migration ended, so that Prometheus "
             + "scrapes the final values (default: ${DEFAULT-VALUE}).")
@@ -78,7 +83,8 @@ final class MigrateCommand implements Callable<Integer> {
         MigrationOptions migration;
         try {
             migration = MigrationOptions.defaults().withVm(vm).withDisks(disks).withMultifd(multifd)
-                .withPostcopy(postcopy).withMaxBandwidth(maxBandwidth).withMirrorBandwidth(mirrorBandwidth);
+                .withPostcopy(postcopy).withMaxBandwidth(maxBandwidth).withMirrorBandwidth(mirrorBandwidth)
+                .withSwitchoverTimeout(java.time.Duration.ofSeconds(switchoverTimeout));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
