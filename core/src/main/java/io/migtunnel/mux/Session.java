@@ -39,6 +39,8 @@ public final class Session {
     private final boolean client;
     private final SessionConfig config;
     private final FrameSink sink;
+    /** Encodes every frame written; bounds the replies queued for the peer. */
+    private final FrameWriter writer;
     private final EventExecutor loop;
     private final StreamAcceptor acceptor;
     private final SessionListener listener;
@@ -84,6 +86,8 @@ public final class Session {
         this.acceptor = acceptor;
         this.listener = listener;
         this.nextLocalId = client ? 1 : 2;
+        this.writer = new FrameWriter(sink, config.maxQueuedControlFrames(),
+            message -> fail(ErrorCode.EXCESSIVE_LOAD, message, true));
     }
 
     /**
@@ -139,8 +143,7 @@ public final class Session {
     public void start() {
         runOnLoop(() -> {
             lastReceivedNanos = clock.getAsLong();
-            write(HelloFrameCodec.encode(sink.alloc(), Limits.VERSION, config.streamWindow(), config.maxFramePayload(),
-                config.maxConcurrentStreams()));
+            writer.hello(config);
             flush();
             handshakeTimer = loop.schedule(() -> {
                 if (peer == null) {
@@ -168,7 +171,7 @@ public final class Session {
                 case DATA -> onData(frame);
                 case CREDIT -> onCredit(frame.streamId(), frame.payload());
                 case RESET -> onReset(frame.streamId(), frame.payload());
-                case PING -> write(PingFrameCodec.encodePong(sink.alloc(), PingFrameCodec.opaque(frame.payload())));
+                case PING -> writer.pong(PingFrameCodec.opaque(frame.payload()));
                 case PONG -> onPong(PingFrameCodec.opaque(frame.payload()));
                 case GOAWAY -> onGoAway(frame.payload());
                 default -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "unhandled " + frame.type());
@@ -338,7 +341,7 @@ public final class Session {
             ErrorCode known = ErrorCode.fromCode(code);
             terminateAll(new SessionClosedException(known != null ? known : ErrorCode.INTERNAL_ERROR,
                 "peer sent GOAWAY " + ErrorCode.describe(code) + ": " + message));
-            sink.close();
+            writer.closeConnection();
         }
     }
 
@@ -353,7 +356,7 @@ public final class Session {
             return;
         }
         pingsSent++;
-        write(PingFrameCodec.encodePing(sink.alloc(), System.nanoTime()));
+        writer.ping(System.nanoTime());
         flush();
     }
 
@@ -385,7 +388,7 @@ public final class Session {
             nextLocalId += 2;
             StreamState s = newStream(id, name, true);
             reserveWindow(s);
-            write(OpenFrameCodec.encode(this.sink.alloc(), id, name));
+            writer.open(id, name);
             scheduleFlush();
             listener.onStreamOpened(s);
             sink.success(s);
@@ -403,7 +406,7 @@ public final class Session {
             }
             if (!goingAway) {
                 goingAway = true;
-                write(GoAwayFrameCodec.encode(sink.alloc(), ErrorCode.NO_ERROR, lastPeerId, "shutting down"));
+                writer.goAway(ErrorCode.NO_ERROR, lastPeerId, "shutting down");
                 flush();
             }
             loop.schedule(() -> {
@@ -424,9 +427,9 @@ public final class Session {
     public void refuse(String reason) {
         runOnLoop(() -> {
             if (!closed) {
-                write(GoAwayFrameCodec.encode(sink.alloc(), ErrorCode.REFUSED, lastPeerId, reason));
+                writer.goAway(ErrorCode.REFUSED, lastPeerId, reason);
                 terminateAll(new SessionClosedException(ErrorCode.REFUSED, reason));
-                sink.close();
+                writer.closeConnection();
             }
         });
     }
@@ -436,7 +439,7 @@ public final class Session {
         runOnLoop(() -> {
             if (!closed) {
                 terminateAll(new SessionClosedException(ErrorCode.CANCELLED, reason));
-                sink.close();
+                writer.closeConnection();
             }
         });
     }
@@ -495,10 +498,7 @@ public final class Session {
         if (length > 0) {
             listener.onPayload(stream, true, payload); // before write(): the channel owns it after
         }
-        write(DataFrameCodec.encodeHeader(sink.alloc(), stream.id(), fin, length));
-        if (payload != null) {
-            write(payload);
-        }
+        writer.data(stream.id(), fin, payload);
         listener.onDataSent(stream, length);
     }
 
@@ -530,17 +530,17 @@ public final class Session {
     }
 
     void writeCredit(int id, long consumed, long limit) {
-        write(CreditFrameCodec.encode(sink.alloc(), id, consumed, limit));
+        writer.credit(id, consumed, limit);
         scheduleFlush();
     }
 
     void writeOpenOk(int id) {
-        write(OpenOkFrameCodec.encode(sink.alloc(), id));
+        writer.openOk(id);
         scheduleFlush();
     }
 
-    void writeReset(int id, ErrorCode code, long finalOffset, String message) {
-        write(ResetFrameCodec.encode(sink.alloc(), id, code, finalOffset, message));
+    void writeReset(StreamState s, ErrorCode code, long finalOffset, String message) {
+        writer.reset(s.id(), code, finalOffset, message, !s.isLocallyOpened());
         scheduleFlush();
     }
 
@@ -571,10 +571,10 @@ public final class Session {
         }
         listener.onProtocolError(code, message);
         if (sendGoAway) {
-            write(GoAwayFrameCodec.encode(sink.alloc(), code, lastPeerId, message));
+            writer.goAway(code, lastPeerId, message);
         }
         terminateAll(new SessionClosedException(code, message));
-        sink.close();
+        writer.closeConnection();
     }
 
     private void closeIfDrained() {
@@ -586,7 +586,7 @@ public final class Session {
     private void closeNow(Throwable cause) {
         if (!closed) {
             terminateAll(cause);
-            sink.close();
+            writer.closeConnection();
         }
     }
 
@@ -595,6 +595,7 @@ public final class Session {
             return;
         }
         closed = true;
+        writer.stop();
         if (keepalive != null) {
             keepalive.cancel(false);
         }
@@ -618,14 +619,6 @@ public final class Session {
         }
     }
 
-    private void write(ByteBuf bytes) {
-        if (closed) {
-            bytes.release();
-            return;
-        }
-        sink.write(bytes);
-    }
-
     private void scheduleFlush() {
         if (!flushScheduled && !closed) {
             flushScheduled = true;
@@ -635,7 +628,7 @@ public final class Session {
 
     private void flush() {
         flushScheduled = false;
-        sink.flush();
+        writer.flush();
     }
 
     @Override

@@ -17,6 +17,12 @@ public final class SessionConfig {
     public static final int DEFAULT_MAX_FRAME_PAYLOAD = 256 * 1024;
     /** 128 streams opened by the peer at once. */
     public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 128;
+    /**
+     * 10000 replies (PONG, RESET) queued for the peer while the connection is not writable: as
+     * Netty's {@code Http2ControlFrameLimitEncoder}. At ~100 bytes each in Netty's outbound buffer,
+     * about 1 MiB beyond the connection's high-water mark.
+     */
+    public static final int DEFAULT_MAX_QUEUED_CONTROL_FRAMES = 10_000;
     /** {@link #maxSessionBuffered()} when not set: derived from the stream limit and the window. */
     private static final long DERIVED = 0;
 
@@ -27,10 +33,11 @@ public final class SessionConfig {
     private final Duration keepaliveTimeout;
     private final Duration handshakeTimeout;
     private final long maxSessionBuffered;
+    private final int maxQueuedControlFrames;
 
     private SessionConfig(int streamWindow, int maxFramePayload, int maxConcurrentStreams,
                           Duration keepaliveInterval, Duration keepaliveTimeout, Duration handshakeTimeout,
-                          long maxSessionBuffered) {
+                          long maxSessionBuffered, int maxQueuedControlFrames) {
         if (streamWindow < Limits.MIN_STREAM_WINDOW) {
             throw new IllegalArgumentException("stream window must be at least " + Limits.MIN_STREAM_WINDOW);
         }
@@ -48,6 +55,10 @@ public final class SessionConfig {
             throw new IllegalArgumentException("max session buffer must be at least one stream window ("
                 + streamWindow + " bytes), got " + maxSessionBuffered);
         }
+        if (maxQueuedControlFrames < 1) {
+            throw new IllegalArgumentException("max queued control frames must be at least 1, got "
+                + maxQueuedControlFrames);
+        }
         this.streamWindow = streamWindow;
         this.maxFramePayload = maxFramePayload;
         this.maxConcurrentStreams = maxConcurrentStreams;
@@ -55,12 +66,14 @@ public final class SessionConfig {
         this.keepaliveTimeout = keepaliveTimeout;
         this.handshakeTimeout = handshakeTimeout;
         this.maxSessionBuffered = maxSessionBuffered;
+        this.maxQueuedControlFrames = maxQueuedControlFrames;
     }
 
     /** The defaults described on this class; 5 s keepalive interval, 20 s timeout, 10 s handshake. */
     public static SessionConfig defaults() {
         return new SessionConfig(DEFAULT_STREAM_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_CONCURRENT_STREAMS,
-            Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10), DERIVED);
+            Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10), DERIVED,
+            DEFAULT_MAX_QUEUED_CONTROL_FRAMES);
     }
 
     /** Receive window per stream and direction, in bytes. */
@@ -107,27 +120,27 @@ public final class SessionConfig {
 
     public SessionConfig withStreamWindow(int bytes) {
         return new SessionConfig(bytes, maxFramePayload, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
     }
 
     public SessionConfig withMaxFramePayload(int bytes) {
         return new SessionConfig(streamWindow, bytes, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
     }
 
     public SessionConfig withMaxConcurrentStreams(int streams) {
         return new SessionConfig(streamWindow, maxFramePayload, streams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
     }
 
     public SessionConfig withKeepalive(Duration interval, Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, interval, timeout,
-            handshakeTimeout, maxSessionBuffered);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
     }
 
     public SessionConfig withHandshakeTimeout(Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, timeout, maxSessionBuffered);
+            keepaliveTimeout, timeout, maxSessionBuffered, maxQueuedControlFrames);
     }
 
     /**
@@ -139,7 +152,23 @@ public final class SessionConfig {
             throw new IllegalArgumentException("max session buffer must be positive, got " + bytes);
         }
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, bytes);
+            keepaliveTimeout, handshakeTimeout, bytes, maxQueuedControlFrames);
+    }
+
+    /**
+     * How many replies the peer asked for (a PONG for each PING, a RESET for each stream it opened
+     * that is refused or fails) may be queued while the connection is not writable; the count
+     * starts again whenever the connection is writable. A peer that goes beyond it is sent GOAWAY
+     * {@code EXCESSIVE_LOAD} "control frame limit …" and the session closes (PROTOCOL.md section 8).
+     */
+    public int maxQueuedControlFrames() {
+        return maxQueuedControlFrames;
+    }
+
+    /** Sets {@link #maxQueuedControlFrames()}; at least 1. */
+    public SessionConfig withMaxQueuedControlFrames(int frames) {
+        return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, frames);
     }
 
     @Override
@@ -147,6 +176,6 @@ public final class SessionConfig {
         return "SessionConfig{streamWindow=" + streamWindow + ", maxFramePayload=" + maxFramePayload
             + ", maxConcurrentStreams=" + maxConcurrentStreams + ", keepalive=" + keepaliveInterval + "/"
             + keepaliveTimeout + ", handshakeTimeout=" + handshakeTimeout + ", maxSessionBuffered="
-            + maxSessionBuffered() + "}";
+            + maxSessionBuffered() + ", maxQueuedControlFrames=" + maxQueuedControlFrames + "}";
     }
 }

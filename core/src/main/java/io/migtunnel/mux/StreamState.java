@@ -462,7 +462,7 @@ final class StreamState implements MuxStream {
     public void reset(ErrorCode code, String message) {
         session.runOnLoop(() -> {
             if (resetCause == null && !closed) {
-                session.writeReset(id, code, sentOffset, message);
+                session.writeReset(this, code, sentOffset, message);
                 terminate(new StreamResetException(code.code(), message, false));
             }
         });

@@ -13,7 +13,9 @@ public enum ErrorCode {
     CANCELLED(8),
     REFUSED(9),
     KEEPALIVE_TIMEOUT(10),
-    INTERNAL_ERROR(11);
+    INTERNAL_ERROR(11),
+    /** The peer asked for more replies than it reads: the control frame limit (section 8). */
+    EXCESSIVE_LOAD(12);
 
     private final int code;
 

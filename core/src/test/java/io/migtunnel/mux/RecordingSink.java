@@ -15,6 +15,10 @@ final class RecordingSink implements FrameSink {
     final ByteBuf written = Unpooled.buffer();
     boolean closed;
     boolean writeAfterClose;
+    /** What {@link #isWritable()} answers: a test makes the connection's outbound buffer full with false. */
+    boolean writable = true;
+    /** Bytes written while {@link #writable} was false: what a real connection would have had to queue. */
+    long writtenWhileUnwritable;
 
     @Override
     public ByteBufAllocator alloc() {
@@ -26,6 +30,9 @@ final class RecordingSink implements FrameSink {
         if (closed) {
             writeAfterClose = true;
         }
+        if (!writable) {
+            writtenWhileUnwritable += bytes.readableBytes();
+        }
         written.writeBytes(bytes);
         bytes.release();
     }
@@ -36,7 +43,7 @@ final class RecordingSink implements FrameSink {
 
     @Override
     public boolean isWritable() {
-        return true;
+        return writable;
     }
 
     @Override

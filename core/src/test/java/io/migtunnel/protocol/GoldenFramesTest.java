@@ -246,6 +246,21 @@ class GoldenFramesTest {
         f.release();
     }
 
+    @Test
+    void goAwayControlFrameLimit() {
+        String golden = "08" + "00" + "0000" + "00000000" + "0000000c" // length 8 + 4
+            + "0000000c"                                                // EXCESSIVE_LOAD (section 8)
+            + "00000000"                                                // last stream id 0
+            + "6c696d74";                                               // "limt"
+        assertThat(hex(GoAwayFrameCodec.encode(ALLOC, ErrorCode.EXCESSIVE_LOAD, 0, "limt"))).isEqualTo(golden);
+
+        Frame f = decodeOne(golden);
+        assertHeader(f, FrameType.GOAWAY, 0, 0, 12);
+        assertThat(GoAwayFrameCodec.code(f.payload())).isEqualTo(12);
+        assertThat(ErrorCode.describe(GoAwayFrameCodec.code(f.payload()))).isEqualTo("EXCESSIVE_LOAD");
+        f.release();
+    }
+
     // ---- Section 11: the example, byte for byte ----
 
     @Test

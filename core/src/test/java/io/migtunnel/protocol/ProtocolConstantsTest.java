@@ -88,7 +88,8 @@ class ProtocolConstantsTest {
         assertThat(ErrorCode.REFUSED.code()).isEqualTo(9);
         assertThat(ErrorCode.KEEPALIVE_TIMEOUT.code()).isEqualTo(10);
         assertThat(ErrorCode.INTERNAL_ERROR.code()).isEqualTo(11);
-        assertThat(ErrorCode.values()).hasSize(12);
+        assertThat(ErrorCode.EXCESSIVE_LOAD.code()).isEqualTo(12);
+        assertThat(ErrorCode.values()).hasSize(13);
     }
 
     @Test
@@ -97,8 +98,8 @@ class ProtocolConstantsTest {
             assertThat(ErrorCode.fromCode(c.code())).isSameAs(c);
             assertThat(ErrorCode.describe(c.code())).isEqualTo(c.name());
         }
-        assertThat(ErrorCode.fromCode(12)).isNull();
-        assertThat(ErrorCode.describe(12)).isEqualTo("UNKNOWN(12)");
+        assertThat(ErrorCode.fromCode(13)).isNull();
+        assertThat(ErrorCode.describe(13)).isEqualTo("UNKNOWN(13)");
         assertThat(ErrorCode.describe(0xFFFF_FFFFL)).isEqualTo("UNKNOWN(4294967295)");
     }
 

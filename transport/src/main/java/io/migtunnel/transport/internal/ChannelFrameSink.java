@@ -5,9 +5,18 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /** A {@link FrameSink} over the tunnel's Netty channel. */
 final class ChannelFrameSink implements FrameSink {
+    /**
+     * How long {@link #close()} waits for what was queued (the last GOAWAY) to be flushed: a peer
+     * that stopped reading would otherwise keep the connection, and its outbound buffer, forever.
+     */
+    static final Duration CLOSE_FLUSH_TIMEOUT = Duration.ofSeconds(5);
+
     private final Channel channel;
 
     ChannelFrameSink(Channel channel) {
@@ -38,6 +47,8 @@ final class ChannelFrameSink implements FrameSink {
     public void close() {
         if (channel.isActive()) {
             channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> channel.close(), CLOSE_FLUSH_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+            channel.closeFuture().addListener(f -> deadline.cancel(false));
         } else {
             channel.close();
         }

@@ -5,7 +5,9 @@ import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.transport.StreamHandler;
 import io.migtunnel.transport.Tunnel;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,11 +36,14 @@ public final class DestinationEndpoint implements Tunnel {
     private final Set<Session> sessions;
     private final Loops loops;
     private final PendingHandshakes pending;
+    /** The tunnel connections of {@link #sessions}, for {@link #outboundBufferedBytes()}. */
+    private final Set<Channel> channels;
 
-    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Loops loops,
+    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Set<Channel> channels, Loops loops,
                                 PendingHandshakes pending) {
         this.server = server;
         this.sessions = sessions;
+        this.channels = channels;
         this.loops = loops;
         this.pending = pending;
         server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
@@ -59,6 +64,7 @@ public final class DestinationEndpoint implements Tunnel {
         PendingHandshakes pending = new PendingHandshakes(maxPendingHandshakes);
         Loops loops = Loops.of(given, "migtunnel-dst");
         Set<Session> sessions = ConcurrentHashMap.newKeySet();
+        Set<Channel> channels = ConcurrentHashMap.newKeySet();
         AtomicInteger admitted = new AtomicInteger();
         TcpServer tcp = TcpServer.create()
             .runOn(loops.resources())
@@ -84,6 +90,9 @@ public final class DestinationEndpoint implements Tunnel {
                 RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(),
                     refusal == null ? handlers : Map.of(), loops,
                     conn.channel().eventLoop());
+                Channel channel = conn.channel();
+                channels.add(channel);
+                channel.closeFuture().addListener(f -> channels.remove(channel));
                 Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
                 session.ready().subscribe(null, e -> pending.done(conn.channel()), () -> pending.done(conn.channel()));
                 if (!counted) {
@@ -99,7 +108,7 @@ public final class DestinationEndpoint implements Tunnel {
             })
             .handle((in, out) -> Mono.never())
             .bind()
-            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops, pending))
+            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, channels, loops, pending))
             .doOnError(e -> loops.dispose());
     }
 
@@ -140,6 +149,20 @@ public final class DestinationEndpoint implements Tunnel {
     /** Connections that have connected but not finished TLS and HELLO (for tests and diagnostics). */
     public int pendingHandshakes() {
         return pending.pending();
+    }
+
+    /**
+     * Bytes queued in the outbound buffers of the open tunnel connections, with Netty's overhead
+     * per queued message: the memory this side holds for peers that do not read (for tests and
+     * diagnostics). Safe to call from any thread.
+     */
+    public long outboundBufferedBytes() {
+        long total = 0;
+        for (Channel ch : channels) {
+            ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+            total += out == null ? 0 : out.totalPendingWriteBytes();
+        }
+        return total;
     }
 
     /** Sessions currently connected (for tests and diagnostics). */
