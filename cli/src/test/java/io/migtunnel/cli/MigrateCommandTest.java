@@ -4,8 +4,6 @@ import static io.migtunnel.cli.CliProcesses.awaitLine;
 import static io.migtunnel.cli.CliProcesses.freePort;
 import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
@@ -40,8 +38,7 @@ class MigrateCommandTest {
 
     @BeforeEach
     void start() throws Exception {
-        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64")), "QEMU not installed");
+        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
         for (int i = 0; i < 2; i++) {

@@ -1,9 +1,9 @@
 package io.migtunnel.metrics;
 
 import io.migtunnel.testing.ExternalProcesses;
+import io.migtunnel.testing.RealPrograms;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.qemu.nbd.NbdAwareness;
@@ -59,8 +59,7 @@ class NbdMetricsTest {
 
     @Test
     void nbdBytesAndRequestsAreCountedPerDiskOnBothSides() throws Exception {
-        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && ExternalProcesses.onPath("qemu-nbd")
-            && ExternalProcesses.onPath("nbdcopy"), "qemu-nbd and nbdcopy are needed");
+        RealPrograms.require("qemu-nbd", "nbdcopy");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];

@@ -1,11 +1,8 @@
 package io.migtunnel.qemu.migration;
 
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
-import io.migtunnel.testing.ExternalProcesses;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
@@ -35,9 +32,7 @@ final class MigrationRig implements AutoCloseable {
     final Tunnel tunnel;
 
     static void assumeQemu() {
-        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
-        assumeTrue(ExternalProcesses.onPath("qemu-system-x86_64") && ExternalProcesses.onPath("qemu-img"),
-            "QEMU not installed");
+        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
     }
 
     /** Source disks {@code disk0}, {@code disk1} of {@code size}; destination disks as given (id → size). */

@@ -1,9 +1,9 @@
 package io.migtunnel.qemu.nbd;
 
 import io.migtunnel.testing.ExternalProcesses;
+import io.migtunnel.testing.RealPrograms;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -146,8 +146,7 @@ class NbdStreamObserverTest {
 
     @Test
     void countsRealWritesAndReadsBetweenNbdcopyAndQemuNbd() throws Exception {
-        assumeTrue(!Boolean.getBoolean("migtunnel.skipQemu") && ExternalProcesses.onPath("qemu-nbd")
-            && ExternalProcesses.onPath("nbdcopy"), "qemu-nbd and nbdcopy are needed");
+        RealPrograms.require("qemu-nbd", "nbdcopy");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];

@@ -1,7 +1,6 @@
 package io.migtunnel.qemu.qmp;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
@@ -37,8 +36,7 @@ class QmpClientQemuTest {
 
     @BeforeEach
     void startQemu() throws Exception {
-        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
-        assumeTrue(onPath(QEMU), QEMU + " not found on PATH");
+        io.migtunnel.testing.RealPrograms.require(QEMU);
         Path socket = dir.resolve("qmp.sock");
         qemu = new ProcessBuilder(QEMU, "-machine", "q35,accel=tcg", "-nodefaults", "-display", "none",
                 "-m", "64", "-qmp", "unix:" + socket + ",server=on,wait=off", "-S")
@@ -145,9 +143,4 @@ class QmpClientQemuTest {
                 .verify(WAIT);
     }
 
-    private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        return path != null && java.util.Arrays.stream(path.split(File.pathSeparator))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
-    }
 }

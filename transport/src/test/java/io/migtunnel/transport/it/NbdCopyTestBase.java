@@ -36,7 +36,7 @@ abstract class NbdCopyTestBase {
 
     @BeforeEach
     void startServerAndRelay() throws Exception {
-        RealBinaries.assume("qemu-nbd", "nbdcopy", "qemu-img");
+        io.migtunnel.testing.RealPrograms.require("qemu-nbd", "nbdcopy", "qemu-img");
         source = Images.randomFile(dir.resolve("source.bin"), SIZE, 0x5eed_0001L, 0);
         disk = Images.emptyRaw(dir.resolve("disk.raw"), SIZE);
         Path nbdSocket = dir.resolve("nbd.sock");

@@ -92,7 +92,7 @@ abstract class QemuMigrationTestBase {
     }
 
     private void migrate(Mode mode) throws Exception {
-        RealBinaries.assume("qemu-system-x86_64", "qemu-img");
+        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
         for (int attempt = 1; ; attempt++) {
             work = Files.createDirectories(dir.resolve("attempt-" + attempt));
             try {

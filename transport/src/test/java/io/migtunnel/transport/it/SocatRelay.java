@@ -28,7 +28,7 @@ final class SocatRelay implements SocketRelay {
 
     /** A new relay, or the current test is skipped (JUnit assumption) when socat is not installed. */
     static SocatRelay assumingInstalled() {
-        Assumptions.assumeTrue(Cmd.onPath("socat"), "socat not found on PATH");
+        io.migtunnel.testing.RealPrograms.require("socat");
         return new SocatRelay();
     }
 
