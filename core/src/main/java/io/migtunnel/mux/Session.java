@@ -67,6 +67,8 @@ public final class Session {
     private long pingsSent;
     private ScheduledFuture<?> keepalive;
     private ScheduledFuture<?> handshakeTimer;
+    /** Closes the session when a shutdown's drain has passed; cancelled when it closes sooner. */
+    private ScheduledFuture<?> drainTimer;
     private final Sinks.Empty<Void> ready = Sinks.empty();
     private final Sinks.Empty<Void> closedSink = Sinks.empty();
 
@@ -396,28 +398,35 @@ public final class Session {
     }
 
     /**
-     * Graceful shutdown: GOAWAY(NO_ERROR), no new streams, then close once the open streams have
-     * finished or {@code drain} has passed (what is left is reset with CANCELLED).
+     * Graceful shutdown, when subscribed: GOAWAY(NO_ERROR), no new streams, then close once the
+     * open streams have finished or {@code drain} has passed (what is left is reset with
+     * CANCELLED). Completes when the session has closed; the first subscription's drain applies.
      */
     public Mono<Void> shutdown(Duration drain) {
-        runOnLoop(() -> {
-            if (closed) {
-                return;
-            }
-            if (!goingAway) {
-                goingAway = true;
-                writer.goAway(ErrorCode.NO_ERROR, lastPeerId, "shutting down");
-                flush();
-            }
-            loop.schedule(() -> {
+        return Mono.defer(() -> {
+            runOnLoop(() -> beginShutdown(drain));
+            return onClose().onErrorResume(e -> Mono.empty());
+        });
+    }
+
+    private void beginShutdown(Duration drain) {
+        if (closed) {
+            return;
+        }
+        if (!goingAway) {
+            goingAway = true;
+            writer.goAway(ErrorCode.NO_ERROR, lastPeerId, "shutting down");
+            flush();
+        }
+        if (drainTimer == null) {
+            drainTimer = loop.schedule(() -> {
                 for (StreamState s : new ArrayList<>(streams.values())) {
                     s.reset(ErrorCode.CANCELLED, "shutdown drain of " + drain + " expired");
                 }
                 closeNow(null);
             }, drain.toNanos(), TimeUnit.NANOSECONDS);
-            closeIfDrained();
-        });
-        return onClose().onErrorResume(e -> Mono.empty());
+        }
+        closeIfDrained();
     }
 
     /**
@@ -601,6 +610,9 @@ public final class Session {
         }
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
+        }
+        if (drainTimer != null) {
+            drainTimer.cancel(false);
         }
         Throwable streamCause = cause != null ? cause
             : new SessionClosedException(ErrorCode.CANCELLED, "session closed");

@@ -57,7 +57,7 @@ class SessionFuzzTest {
         ChunkedWire.feed(wire, input[1] & 0xFF, MAX_FRAME, h);
         loop.runPending();
         if ((input[0] & 4) != 0) {
-            h.session.shutdown(Duration.ofSeconds(5));
+            h.session.shutdown(Duration.ofSeconds(5)).subscribe();
         }
         loop.advance(Duration.ofSeconds(input[2] & 0xFF));
         h.checkOutput();

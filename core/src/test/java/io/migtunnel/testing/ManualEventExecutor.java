@@ -50,6 +50,12 @@ public final class ManualEventExecutor extends AbstractScheduledEventExecutor {
         }
     }
 
+    /** Whether a scheduled task is still waiting (cancelled ones are removed). */
+    @Override
+    public boolean hasScheduledTasks() {
+        return super.hasScheduledTasks();
+    }
+
     @Override
     public boolean inEventLoop(Thread thread) {
         return thread == owner;
