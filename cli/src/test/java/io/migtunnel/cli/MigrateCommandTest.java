@@ -4,11 +4,12 @@ import static io.migtunnel.cli.CliProcesses.awaitLine;
 import static io.migtunnel.cli.CliProcesses.freePort;
 import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.RealBinaries;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,8 +41,7 @@ class MigrateCommandTest {
 
     @BeforeEach
     void start() throws Exception {
-        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64")), "QEMU not installed");
+        RealBinaries.require("qemu-system-x86_64", "qemu-img");
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
         for (int i = 0; i < 2; i++) {
@@ -114,11 +114,8 @@ class MigrateCommandTest {
         awaitLine(log, "mirror the disks; disk disk0", migrate);
         migrate.destroyForcibly();
         assertThat(migrate.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!source.qmp().queryBlockJobs().block(Duration.ofSeconds(5)).isEmpty()) {
-            assertThat(System.nanoTime()).as("QEMU ends the mirrors whose NBD target is gone").isLessThan(deadline);
-            Thread.sleep(100); // polling QEMU's state for a condition
-        }
+        Await.until("QEMU to end the mirrors whose NBD target is gone", Duration.ofSeconds(30),
+            () -> source.qmp().queryBlockJobs().block(Duration.ofSeconds(5)), JsonNode::isEmpty);
         assertThat(source.status()).isEqualTo("running");
         assertThat(destination.status()).isEqualTo("inmigrate");
         source.quit();

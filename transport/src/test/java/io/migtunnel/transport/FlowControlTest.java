@@ -137,9 +137,8 @@ class FlowControlTest {
             // Open the stalled stream and read nothing: its producer fills the window and stops.
             try (SocketChannel stalled = UnixClient.connect(TunnelPair.exposed(dir, "stalled"))) {
                 stalled.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
-                assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(),
-                    () -> pair.sourceSession().bufferedBytes() >= WINDOW / 2, Duration.ofSeconds(20)))
-                    .as("stalled stream fills its window on the source side").isTrue();
+                TunnelPair.awaitOnLoop("stalled stream fills its window on the source side", pair.sourceSession(),
+                    () -> pair.sourceSession().bufferedBytes() >= WINDOW / 2, Duration.ofSeconds(20));
 
                 double withStall = measure(pair, fast, 1000);
                 long buffered = TunnelPair.onLoop(pair.sourceSession(), () -> pair.sourceSession().bufferedBytes());

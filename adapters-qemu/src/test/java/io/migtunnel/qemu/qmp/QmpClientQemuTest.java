@@ -1,9 +1,9 @@
 package io.migtunnel.qemu.qmp;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.migtunnel.testing.RealBinaries;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.nio.file.Files;
@@ -37,8 +37,7 @@ class QmpClientQemuTest {
 
     @BeforeEach
     void startQemu() throws Exception {
-        assumeFalse(Boolean.getBoolean("migtunnel.skipQemu"), "migtunnel.skipQemu=true");
-        assumeTrue(onPath(QEMU), QEMU + " not found on PATH");
+        RealBinaries.require(QEMU);
         Path socket = dir.resolve("qmp.sock");
         qemu = new ProcessBuilder(QEMU, "-machine", "q35,accel=tcg", "-nodefaults", "-display", "none",
                 "-m", "64", "-qmp", "unix:" + socket + ",server=on,wait=off", "-S")
@@ -143,11 +142,5 @@ class QmpClientQemuTest {
                         .hasMessageStartingWith("QMP query-status failed: connection to " + client.socket()
                                 + " closed by QEMU ("))
                 .verify(WAIT);
-    }
-
-    private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        return path != null && java.util.Arrays.stream(path.split(File.pathSeparator))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
     }
 }
