@@ -2,12 +2,13 @@ package io.migtunnel.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.Await;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /** Runs {@code migtunnel} in a child JVM and waits for its log lines, for tests. */
 final class CliProcesses {
@@ -27,16 +28,13 @@ final class CliProcesses {
         }
     }
 
+    /** Waits until {@code log} contains {@code text}; fails at once if {@code p} exits first. */
     static void awaitLine(Path log, String text, Process p) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).contains(text)) {
-                return;
-            }
-            assertThat(p.isAlive()).as("process alive while waiting for '%s': %s", text,
-                Files.exists(log) ? Files.readString(log) : "").isTrue();
-            Thread.sleep(50); // polling a log file for a condition
-        }
-        throw new AssertionError("no '" + text + "' in " + log + ": " + Files.readString(log));
+        Await.until("'" + text + "' in " + log, Duration.ofSeconds(60), () -> {
+            String output = Files.exists(log) ? Files.readString(log) : "";
+            assertThat(p.isAlive() || output.contains(text))
+                .as("process alive while waiting for '%s': %s", text, output).isTrue();
+            return output;
+        }, output -> output.contains(text));
     }
 }

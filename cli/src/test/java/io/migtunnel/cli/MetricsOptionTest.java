@@ -5,6 +5,7 @@ import static io.migtunnel.cli.CliProcesses.freePort;
 import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,13 +32,8 @@ class MetricsOptionTest {
     }
 
     private static HttpResponse<String> awaitStatus(int port, String path, int status) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        HttpResponse<String> response = get(port, path);
-        while (response.statusCode() != status && System.nanoTime() < deadline) {
-            Thread.sleep(20); // polling interval of a condition wait
-            response = get(port, path);
-        }
-        return response;
+        return Await.until(path + " to answer " + status, Duration.ofSeconds(30), () -> get(port, path),
+            r -> r.statusCode() == status);
     }
 
     @Test

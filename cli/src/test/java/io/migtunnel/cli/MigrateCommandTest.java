@@ -5,8 +5,11 @@ import static io.migtunnel.cli.CliProcesses.freePort;
 import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.RealBinaries;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +41,7 @@ class MigrateCommandTest {
 
     @BeforeEach
     void start() throws Exception {
-        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
+        RealBinaries.require("qemu-system-x86_64", "qemu-img");
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
         for (int i = 0; i < 2; i++) {
@@ -111,11 +114,8 @@ class MigrateCommandTest {
         awaitLine(log, "mirror the disks; disk disk0", migrate);
         migrate.destroyForcibly();
         assertThat(migrate.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!source.qmp().queryBlockJobs().block(Duration.ofSeconds(5)).isEmpty()) {
-            assertThat(System.nanoTime()).as("QEMU ends the mirrors whose NBD target is gone").isLessThan(deadline);
-            Thread.sleep(100); // polling QEMU's state for a condition
-        }
+        Await.until("QEMU to end the mirrors whose NBD target is gone", Duration.ofSeconds(30),
+            () -> source.qmp().queryBlockJobs().block(Duration.ofSeconds(5)), JsonNode::isEmpty);
         assertThat(source.status()).isEqualTo("running");
         assertThat(destination.status()).isEqualTo("inmigrate");
         source.quit();

@@ -9,7 +9,7 @@ import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.Limits;
 import io.migtunnel.protocol.ProtocolException;
-import io.migtunnel.testing.ChunkedWire;
+import io.migtunnel.fuzzing.ChunkedWire;
 import io.migtunnel.testing.ManualEventExecutor;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -57,7 +57,7 @@ class SessionShutdownTest {
         loop.runPending();
         assertThat(written()).endsWith(FrameType.GOAWAY);
         assertThat(done).containsExactly("closed");
-        assertThat(loop.hasScheduledTasks()).as("a timer (the drain's) still scheduled after the close").isFalse();
+        assertThat(loop.hasWaitingScheduledTasks()).as("a timer (the drain's) still scheduled after the close").isFalse();
     }
 
     private List<FrameType> written() {

@@ -3,7 +3,7 @@ package io.migtunnel.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.migtunnel.testing.ChunkedWire;
+import io.migtunnel.fuzzing.ChunkedWire;
 import io.netty.buffer.ByteBuf;
 
 /**

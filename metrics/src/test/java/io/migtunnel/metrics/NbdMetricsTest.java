@@ -1,12 +1,13 @@
 package io.migtunnel.metrics;
 
+import io.migtunnel.testing.Cmd;
 import io.migtunnel.testing.ExternalProcesses;
-import io.migtunnel.testing.RealPrograms;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.qemu.nbd.NbdAwareness;
+import io.migtunnel.testing.RealBinaries;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
@@ -49,7 +50,7 @@ class NbdMetricsTest {
     }
 
     private void nbdcopy(String from, String to) throws Exception {
-        processes.runToSuccess(Duration.ofSeconds(60), "nbdcopy", "-C", "1", "-T", "1", from, to);
+        Cmd.check(Duration.ofSeconds(60), "nbdcopy", "-C", "1", "-T", "1", from, to);
     }
 
     private static SessionListener withNbd(Metered m) {
@@ -59,7 +60,7 @@ class NbdMetricsTest {
 
     @Test
     void nbdBytesAndRequestsAreCountedPerDiskOnBothSides() throws Exception {
-        RealPrograms.require("qemu-nbd", "nbdcopy");
+        RealBinaries.require("qemu-nbd", "nbdcopy");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];
@@ -67,8 +68,7 @@ class NbdMetricsTest {
         Files.write(data, random);
         Files.write(image, new byte[SIZE]);
         Path nbdSock = dir.resolve("nbd.sock");
-        processes.start("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", nbdSock.toString(), image.toString());
-        ExternalProcesses.awaitFile(nbdSock, DEADLINE);
+        processes.qemuNbd(image, nbdSock);
 
         Metered dst = new Metered();
         toClose.add(dst);

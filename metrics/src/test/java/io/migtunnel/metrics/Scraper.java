@@ -1,5 +1,6 @@
 package io.migtunnel.metrics;
 
+import io.migtunnel.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,26 +64,14 @@ public final class Scraper {
         return Double.NaN;
     }
 
-    /** Scrapes until {@code sample} satisfies {@code condition} or {@code timeout} passes; returns the last value. */
+    /** Scrapes until {@code sample} satisfies {@code condition} and returns it; fails after {@code timeout}. */
     public double awaitSample(String name, Map<String, String> labels, Predicate<Double> condition, Duration timeout)
         throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        double value = sample(name, labels);
-        while (!condition.test(value) && System.nanoTime() < deadline) {
-            Thread.sleep(10); // polling interval of a condition wait
-            value = sample(name, labels);
-        }
-        return value;
+        return Await.until(name + labels + " to match", timeout, () -> sample(name, labels), condition);
     }
 
-    /** Requests {@code path} until its status is {@code status} or {@code timeout} passes; returns the last response. */
+    /** Requests {@code path} until its status is {@code status} and returns the response; fails after {@code timeout}. */
     public HttpResponse<String> awaitStatus(String path, int status, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        HttpResponse<String> response = get(path);
-        while (response.statusCode() != status && System.nanoTime() < deadline) {
-            Thread.sleep(10); // polling interval of a condition wait
-            response = get(path);
-        }
-        return response;
+        return Await.until(path + " to answer " + status, timeout, () -> get(path), r -> r.statusCode() == status);
     }
 }

@@ -3,6 +3,7 @@ package io.migtunnel.transport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.testing.Await;
 import io.migtunnel.transport.internal.DestinationEndpoint;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -102,12 +103,8 @@ class PendingHandshakeLimitTest {
         }
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("%s within %s", what, TIMEOUT).isLessThan(deadline);
-            Thread.sleep(5); // polling interval of a condition wait
-        }
+    private static void await(String what, BooleanSupplier condition) throws Exception {
+        Await.until(what, TIMEOUT, condition::getAsBoolean);
     }
 
 

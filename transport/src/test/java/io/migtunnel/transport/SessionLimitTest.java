@@ -2,6 +2,7 @@ package io.migtunnel.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.Await;
 import io.migtunnel.transport.internal.DestinationEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -58,12 +59,8 @@ class SessionLimitTest {
             .expose("echo", dir.resolve(name + ".sock"));
     }
 
-    private static void awaitSessions(Tunnel dest, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (((DestinationEndpoint) dest).sessions().size() != n) {
-            assertThat(System.nanoTime()).as("%d sessions within %s", n, TIMEOUT).isLessThan(deadline);
-            Thread.sleep(5); // polling interval of a condition wait
-        }
+    private static void awaitSessions(Tunnel dest, int n) throws Exception {
+        Await.until(n + " sessions", TIMEOUT, () -> ((DestinationEndpoint) dest).sessions().size(), size -> size == n);
     }
 
 

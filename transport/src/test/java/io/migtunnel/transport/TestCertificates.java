@@ -1,6 +1,6 @@
 package io.migtunnel.transport;
 
-import java.io.IOException;
+import io.migtunnel.testing.RealBinaries;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,14 +74,10 @@ final class TestCertificates {
     }
 
     private static void openssl(Path dir, String... args) throws Exception {
+        RealBinaries.check("openssl");
         List<String> cmd = new ArrayList<>(List.of("openssl"));
         cmd.addAll(List.of(args));
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new IllegalStateException("the TLS tests need the openssl command: " + e.getMessage(), e);
-        }
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("openssl " + args[0] + " did not finish");

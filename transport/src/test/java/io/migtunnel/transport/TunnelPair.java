@@ -2,6 +2,7 @@ package io.migtunnel.transport;
 
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.testing.Await;
 import io.migtunnel.transport.internal.DestinationEndpoint;
 import io.migtunnel.transport.internal.SourceEndpoint;
 import java.net.InetSocketAddress;
@@ -78,17 +79,10 @@ final class TunnelPair implements AutoCloseable {
         return f.get(5, TimeUnit.SECONDS);
     }
 
-    /** Polls {@code condition} on the session's loop until true or the deadline passes. */
-    static boolean awaitOnLoop(Session session, Callable<Boolean> condition, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (onLoop(session, condition)) {
-                return true;
-            }
-            Thread.onSpinWait();
-            Thread.sleep(5); // polling interval of a condition wait, not a synchronisation sleep
-        }
-        return onLoop(session, condition);
+    /** Polls {@code condition} on the session's loop until it holds; fails naming {@code what} after {@code timeout}. */
+    static void awaitOnLoop(String what, Session session, Callable<Boolean> condition, Duration timeout)
+        throws Exception {
+        Await.until(what, timeout, () -> onLoop(session, condition));
     }
 
     @Override

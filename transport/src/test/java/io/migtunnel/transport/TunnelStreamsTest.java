@@ -88,8 +88,8 @@ class TunnelStreamsTest {
             ch.shutdownOutput();
             assertThat(new String(UnixClient.readToEnd(ch), StandardCharsets.US_ASCII)).isEqualTo("read 1000000");
         }
-        assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(), () -> pair.sourceSession().activeStreams() == 0,
-            Duration.ofSeconds(5))).isTrue();
+        TunnelPair.awaitOnLoop("no active stream on the source", pair.sourceSession(),
+            () -> pair.sourceSession().activeStreams() == 0, Duration.ofSeconds(5));
     }
 
     @Test
@@ -141,8 +141,8 @@ class TunnelStreamsTest {
             }
         }
         assertEchoWorks(TunnelPair.exposed(dir, "echo"));
-        assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(), () -> pair.sourceSession().activeStreams() == 0,
-            Duration.ofSeconds(5))).isTrue();
+        TunnelPair.awaitOnLoop("no active stream on the source", pair.sourceSession(),
+            () -> pair.sourceSession().activeStreams() == 0, Duration.ofSeconds(5));
     }
 
     @Test
@@ -158,12 +158,11 @@ class TunnelStreamsTest {
                 assertThat(back).containsExactly((byte) i);
             }
         }
-        assertThat(TunnelPair.awaitOnLoop(pair.sourceSession(),
+        TunnelPair.awaitOnLoop("source session holds no stream", pair.sourceSession(),
             () -> pair.sourceSession().activeStreams() == 0 && pair.sourceSession().bufferedBytes() == 0,
-            Duration.ofSeconds(10))).as("source session holds no stream").isTrue();
-        assertThat(TunnelPair.awaitOnLoop(pair.destinationSession(),
-            () -> pair.destinationSession().activeStreams() == 0, Duration.ofSeconds(10)))
-            .as("destination session holds no stream").isTrue();
+            Duration.ofSeconds(10));
+        TunnelPair.awaitOnLoop("destination session holds no stream", pair.destinationSession(),
+            () -> pair.destinationSession().activeStreams() == 0, Duration.ofSeconds(10));
         assertThat(echo.accepted()).isEqualTo(10_000);
     }
 

@@ -100,20 +100,24 @@ public final class QemuVm implements AutoCloseable {
         }
     }
 
-    /** Asks QEMU to quit, so its images are flushed and closed, and waits; kills it if that fails. */
-    public void quit() {
+    /**
+     * Asks QEMU to quit, so its images are flushed and closed, and waits; kills it if that fails.
+     * Returns whether QEMU had ended by itself (or already had), false when it had to be killed.
+     */
+    public boolean quit() {
         if (!process.isAlive()) {
-            return;
+            return true;
         }
         qmp.execute("quit").onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
         try {
-            if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                kill();
+            if (process.waitFor(20, TimeUnit.SECONDS)) {
+                return true;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            kill();
         }
+        kill();
+        return false;
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.migtunnel.qemu.migration;
 
-
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.RealBinaries;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
@@ -31,8 +31,9 @@ final class MigrationRig implements AutoCloseable {
     final QemuVm destination;
     final Tunnel tunnel;
 
+    /** Fails the test without QEMU, skips it with -Dmigtunnel.skipQemu=true (see {@link RealBinaries}). */
     static void assumeQemu() {
-        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
+        RealBinaries.require("qemu-system-x86_64", "qemu-img");
     }
 
     /** Source disks {@code disk0}, {@code disk1} of {@code size}; destination disks as given (id → size). */

@@ -1,10 +1,11 @@
 package io.migtunnel.qemu.nbd;
 
+import io.migtunnel.testing.Cmd;
 import io.migtunnel.testing.ExternalProcesses;
-import io.migtunnel.testing.RealPrograms;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.RealBinaries;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -134,7 +135,7 @@ class NbdStreamObserverTest {
             for (String a : nbdcopyArgs) {
                 cmd.add(a.replace("URI", uri));
             }
-            processes.runToSuccess(Duration.ofSeconds(60), cmd.toArray(String[]::new));
+            Cmd.check(Duration.ofSeconds(60), cmd.toArray(String[]::new));
             relay.join(TimeUnit.SECONDS.toMillis(30));
         }
         synchronized (observer) {
@@ -146,16 +147,14 @@ class NbdStreamObserverTest {
 
     @Test
     void countsRealWritesAndReadsBetweenNbdcopyAndQemuNbd() throws Exception {
-        RealPrograms.require("qemu-nbd", "nbdcopy");
+        RealBinaries.require("qemu-nbd", "nbdcopy");
         Path image = dir.resolve("disk.raw");
         Path data = dir.resolve("data.bin");
         byte[] random = new byte[SIZE];
         new Random(1).nextBytes(random);
         Files.write(data, random);
         Files.write(image, new byte[SIZE]);
-        processes.start("qemu-nbd", "-f", "raw", "-x", "disk", "-t", "-k", dir.resolve("nbd.sock").toString(),
-            image.toString());
-        ExternalProcesses.awaitFile(dir.resolve("nbd.sock"), Duration.ofSeconds(10));
+        processes.qemuNbd(image, dir.resolve("nbd.sock"));
 
         Counting writes = copyThroughObserver(data.toString(), "URI");
         assertThat(writes.requestBytes.get(NbdCommand.WRITE)).as("WRITE payload bytes").isEqualTo(SIZE);

@@ -3,6 +3,7 @@ package io.migtunnel.qemu.qmp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.migtunnel.testing.RealBinaries;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ class QmpClientQemuTest {
 
     @BeforeEach
     void startQemu() throws Exception {
-        io.migtunnel.testing.RealPrograms.require(QEMU);
+        RealBinaries.require(QEMU);
         Path socket = dir.resolve("qmp.sock");
         qemu = new ProcessBuilder(QEMU, "-machine", "q35,accel=tcg", "-nodefaults", "-display", "none",
                 "-m", "64", "-qmp", "unix:" + socket + ",server=on,wait=off", "-S")
@@ -142,5 +143,4 @@ class QmpClientQemuTest {
                                 + " closed by QEMU ("))
                 .verify(WAIT);
     }
-
 }

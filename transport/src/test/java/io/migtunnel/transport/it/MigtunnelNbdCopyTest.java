@@ -1,5 +1,7 @@
 package io.migtunnel.transport.it;
 
+import io.migtunnel.testing.relay.SocketRelay;
+
 /** {@link NbdCopyTestBase} through one migtunnel connection. */
 class MigtunnelNbdCopyTest extends NbdCopyTestBase {
     @Override

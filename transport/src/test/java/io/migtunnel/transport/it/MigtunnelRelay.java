@@ -1,5 +1,6 @@
 package io.migtunnel.transport.it;
 
+import io.migtunnel.testing.relay.SocketRelay;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
@@ -10,8 +11,11 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The product under test: every name is a stream inside ONE tunnel connection over loopback TCP. */
-final class MigtunnelRelay implements SocketRelay {
+/**
+ * The product under test: every name is a stream inside ONE tunnel connection over loopback TCP.
+ * Public for adapters-qemu's QEMU relay tests, which reach it through transport's test-jar.
+ */
+public final class MigtunnelRelay implements SocketRelay {
     private final Map<String, Path> exposed = new LinkedHashMap<>();
     private Tunnel destination;
     private Tunnel source;

@@ -2,6 +2,9 @@ package io.migtunnel.transport.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.relay.SocketRelay;
 import java.io.ByteArrayOutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -1,5 +1,9 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.testing.relay;
 
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.Cmd;
+import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.RealBinaries;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -12,34 +16,32 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * Baseline relay: per name, {@code UNIX-LISTEN:exposed -> TCP 127.0.0.1:P -> UNIX-CONNECT:target}
  * with two forking socat processes, so every client connection gets its own TCP connection.
  */
 @SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
-final class SocatRelay implements SocketRelay {
+public final class SocatRelay implements SocketRelay {
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
     private static final int PORT_ATTEMPTS = 5;
 
     private final List<Process> processes = new ArrayList<>();
-
-    /** A new relay, or the current test is skipped (JUnit assumption) when socat is not installed. */
-    static SocatRelay assumingInstalled() {
-        io.migtunnel.testing.RealPrograms.require("socat");
-        return new SocatRelay();
-    }
-
     private final List<Path> logs = new ArrayList<>();
     private final Map<String, Path> exposed = new LinkedHashMap<>();
 
+    /** A new relay; fails the test when socat is not installed (see {@link RealBinaries#require}). */
+    public static SocatRelay create() {
+        RealBinaries.require("socat");
+        return new SocatRelay();
+    }
+
+    private SocatRelay() {
+    }
+
     @Override
     public void start(Map<String, Path> targetsByName, Path exposeDir) throws Exception {
-        if (!Cmd.onPath("socat")) {
-            throw new IllegalStateException("socat not found on PATH");
-        }
         Files.createDirectories(exposeDir);
         for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
             String name = e.getKey();

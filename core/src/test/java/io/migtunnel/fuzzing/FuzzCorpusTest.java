@@ -1,4 +1,4 @@
-package io.migtunnel.testing;
+package io.migtunnel.fuzzing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +11,7 @@ import java.util.Locale;
  * (a probe connection would be forwarded by a relay and could, e.g., start a bogus incoming
  * migration on QEMU).
  */
-final class ListeningSockets {
+public final class ListeningSockets {
 
     /** __SO_ACCEPTCON in /proc/net/unix "Flags". */
     private static final long SO_ACCEPTCON = 0x10000;
@@ -20,7 +20,8 @@ final class ListeningSockets {
 
     private ListeningSockets() {}
 
-    static boolean unix(Path socket) throws IOException {
+    /** Whether a UNIX socket bound to {@code socket} is listening. */
+    public static boolean unix(Path socket) throws IOException {
         String wanted = socket.toAbsolutePath().toString();
         List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
         for (String line : lines.subList(1, lines.size())) {
@@ -33,7 +34,8 @@ final class ListeningSockets {
         return false;
     }
 
-    static boolean tcp(int port) throws IOException {
+    /** Whether a TCP socket on {@code port} (any address, IPv4 or IPv6) is listening. */
+    public static boolean tcp(int port) throws IOException {
         String portHex = String.format(Locale.ROOT, ":%04X", port);
         for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
             Path p = Path.of(table);

@@ -1,11 +1,11 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.testing.relay;
 
 import java.nio.file.Path;
 import java.util.Map;
 
 /** Joins exposed UNIX sockets to target UNIX sockets, both directions; what the tests run "through". */
 @SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
-interface SocketRelay extends AutoCloseable {
+public interface SocketRelay extends AutoCloseable {
 
     /**
      * After start, connecting to {@link #exposed(String) exposed(name)} reaches the target socket

@@ -1,4 +1,4 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a short-lived external program to completion with a timeout, capturing its output. */
-final class Cmd {
+public final class Cmd {
 
-    record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
-        String describe() {
+    /** How a program ended and what it printed. */
+    public record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
+        /** The command line, exit code, time and the end of both outputs, for failure messages. */
+        public String describe() {
             return String.join(" ", command) + " -> exit " + exitCode + " in " + took.toMillis() + " ms"
                     + "\n--- stdout ---\n" + tail(stdout) + "\n--- stderr ---\n" + tail(stderr);
         }
@@ -20,7 +22,8 @@ final class Cmd {
 
     private Cmd() {}
 
-    static Result run(Duration timeout, List<String> command) throws IOException, InterruptedException {
+    /** Runs {@code command} (stdin from /dev/null); fails when it does not end within {@code timeout}. */
+    public static Result run(Duration timeout, List<String> command) throws IOException, InterruptedException {
         Path out = Files.createTempFile("mt-cmd", ".out");
         Path err = Files.createTempFile("mt-cmd", ".err");
         try {
@@ -47,7 +50,7 @@ final class Cmd {
     }
 
     /** Runs and fails (with the program's output) unless it exits 0. */
-    static Result check(Duration timeout, String... command) throws IOException, InterruptedException {
+    public static Result check(Duration timeout, String... command) throws IOException, InterruptedException {
         Result r = run(timeout, List.of(command));
         if (r.exitCode() != 0) {
             throw new AssertionError("Command failed: " + r.describe());
@@ -55,17 +58,8 @@ final class Cmd {
         return r;
     }
 
-    static boolean onPath(String program) {
-        String path = System.getenv().getOrDefault("PATH", "");
-        for (String dir : path.split(java.io.File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static String tail(String s) {
+    /** The last 4000 characters of {@code s}. */
+    public static String tail(String s) {
         int max = 4000;
         return s.length() <= max ? s : "..." + s.substring(s.length() - max);
     }

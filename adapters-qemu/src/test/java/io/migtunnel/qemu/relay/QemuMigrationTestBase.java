@@ -1,17 +1,22 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.qemu.relay;
 
-import static io.migtunnel.transport.it.Qmp.args;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.migtunnel.qemu.qmp.QmpClient;
+import io.migtunnel.qemu.qmp.QmpEvent;
+import io.migtunnel.qemu.vm.DiskImages;
+import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.RealBinaries;
+import io.migtunnel.testing.relay.SocketRelay;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -27,18 +32,23 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Asserts the migration completes, the destination runs and the source is in postmigrate,
  * a 32 MiB random blob in guest RAM arrives intact (the destination starts with a different
  * blob there), and both disks are identical to the source's after shutdown.
+ *
+ * <p>Here rather than in transport because it drives QEMU with adapters-qemu's {@link QmpClient},
+ * {@link QemuVm} and {@link DiskImages}; {@code MigtunnelRelay} comes from transport's test-jar.
  */
 @Tag("qemu")
 abstract class QemuMigrationTestBase {
 
-    private static final long DISK_SIZE = 64 * Images.MiB;
+    private static final long MIB = 1L << 20;
+    private static final long DISK_SIZE = 64 * MIB;
     private static final int RAM_MIB = 256;
     private static final long BLOB_ADDR = 0x1000000L;
-    private static final long BLOB_SIZE = 32 * Images.MiB;
+    private static final long BLOB_SIZE = 32 * MIB;
     private static final List<String> DISKS = List.of("disk0", "disk1");
     private static final Duration MIRROR_READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration MIGRATION_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
     private static final String MIGRATION = "migration";
     /**
      * What QEMU 7.2's destination logs when a multifd connection was accepted before the main one
@@ -54,6 +64,8 @@ abstract class QemuMigrationTestBase {
     private Path work; // per attempt, under dir
     private QemuVm source;
     private QemuVm destination;
+    private QmpEventLog sourceEvents;
+    private QmpEventLog destinationEvents;
     private SocketRelay relay;
 
     protected abstract SocketRelay newRelay();
@@ -61,7 +73,7 @@ abstract class QemuMigrationTestBase {
     @AfterEach
     void tearDown() throws Exception {
         try {
-            for (AutoCloseable c : new AutoCloseable[] {source, destination, relay}) {
+            for (AutoCloseable c : new AutoCloseable[] {sourceEvents, destinationEvents, source, destination, relay}) {
                 if (c != null) {
                     c.close();
                 }
@@ -69,6 +81,8 @@ abstract class QemuMigrationTestBase {
         } finally {
             source = null;
             destination = null;
+            sourceEvents = null;
+            destinationEvents = null;
             relay = null;
         }
     }
@@ -92,7 +106,7 @@ abstract class QemuMigrationTestBase {
     }
 
     private void migrate(Mode mode) throws Exception {
-        io.migtunnel.testing.RealPrograms.require("qemu-system-x86_64", "qemu-img");
+        RealBinaries.require("qemu-system-x86_64", "qemu-img");
         for (int attempt = 1; ; attempt++) {
             work = Files.createDirectories(dir.resolve("attempt-" + attempt));
             try {
@@ -102,7 +116,7 @@ abstract class QemuMigrationTestBase {
                 // A relay that cannot keep connection order makes QEMU 7.2 multifd fail at random; retry
                 // only that exact failure, and only for such relays. Order-preserving relays get one try.
                 boolean orderRace = mode == Mode.MULTIFD && relay != null && !relay.preservesConnectionOrder()
-                        && destination != null && destination.stderrContains(MAIN_CHANNEL_ON_MULTIFD_SLOT);
+                        && destination != null && destination.log().contains(MAIN_CHANNEL_ON_MULTIFD_SLOT);
                 if (!orderRace || attempt == ORDER_RACE_ATTEMPTS) {
                     throw t;
                 }
@@ -118,20 +132,22 @@ abstract class QemuMigrationTestBase {
         Map<String, Path> dstImages = new LinkedHashMap<>();
         for (int i = 0; i < DISKS.size(); i++) {
             String disk = DISKS.get(i);
-            srcImages.put(disk, Images.randomQcow2(work.resolve("src-" + disk + ".qcow2"), DISK_SIZE, 0xd15c_0000L + i));
-            dstImages.put(disk, Images.emptyQcow2(work.resolve("dst-" + disk + ".qcow2"), DISK_SIZE));
+            srcImages.put(disk, DiskImages.randomQcow2(work.resolve("src-" + disk + ".qcow2"), DISK_SIZE, 0xd15c_0000L + i));
+            dstImages.put(disk, DiskImages.emptyQcow2(work.resolve("dst-" + disk + ".qcow2"), DISK_SIZE));
             // The final comparison must be able to fail.
-            assertThat(Images.qcow2Identical(srcImages.get(disk), dstImages.get(disk))).isFalse();
+            assertThat(DiskImages.identical(srcImages.get(disk), dstImages.get(disk))).isFalse();
         }
-        Path blob = Images.randomFile(work.resolve("ram-blob.bin"), BLOB_SIZE, 0xb10b_0001L, 0);
-        Path decoy = Images.randomFile(work.resolve("ram-decoy.bin"), BLOB_SIZE, 0xdec0_0001L, 0);
+        Path blob = DiskImages.randomFile(work.resolve("ram-blob.bin"), BLOB_SIZE, 0xb10b_0001L);
+        Path decoy = DiskImages.randomFile(work.resolve("ram-decoy.bin"), BLOB_SIZE, 0xdec0_0001L);
 
         QemuVm.Builder src = QemuVm.builder("src", work).memoryMiB(RAM_MIB).ramBlob(blob, BLOB_ADDR);
         QemuVm.Builder dst = QemuVm.builder("dst", work).memoryMiB(RAM_MIB).ramBlob(decoy, BLOB_ADDR).incomingDefer();
         srcImages.forEach(src::disk);
         dstImages.forEach(dst::disk);
         source = src.start();
+        sourceEvents = new QmpEventLog(source.qmp());
         destination = dst.start();
+        destinationEvents = new QmpEventLog(destination.qmp());
         relay = newRelay();
 
         try {
@@ -141,28 +157,31 @@ abstract class QemuMigrationTestBase {
         }
 
         // Images are only consistent on disk once both QEMUs have flushed and exited.
-        destination.shutdown();
-        source.shutdown();
+        assertThat(destination.quit()).as("destination QEMU quit by itself\n%s", diagnostics()).isTrue();
+        assertThat(source.quit()).as("source QEMU quit by itself\n%s", diagnostics()).isTrue();
         for (String disk : DISKS) {
-            Images.assertQcow2Identical(srcImages.get(disk), dstImages.get(disk));
+            assertThat(DiskImages.identical(srcImages.get(disk), dstImages.get(disk)))
+                    .as("%s: destination image identical to the source's (qemu-img compare)", disk).isTrue();
         }
     }
 
     private void runMigration(Mode mode, Path blob) throws Exception {
-        Qmp dq = destination.qmp();
-        Qmp sq = source.qmp();
+        QmpClient dq = destination.qmp();
+        QmpClient sq = source.qmp();
         Path dstNbd = work.resolve("dst-nbd.sock");
         Path dstMigration = work.resolve("dst-migration.sock");
 
         // Destination: NBD server with one writable export per disk (export name = node name).
         // nbd-server-start takes the *legacy* SocketAddress form: {type, data: {...}}.
-        dq.execute("nbd-server-start", args("addr", args("type", "unix", "data", args("path", dstNbd.toString()))));
+        execute(dq, "nbd-server-start",
+                Map.of("addr", Map.of("type", "unix", "data", Map.of("path", dstNbd.toString()))));
         for (String disk : DISKS) {
-            dq.execute("block-export-add", args("type", "nbd", "id", "export-" + disk, "node-name", disk, "writable", true));
+            execute(dq, "block-export-add",
+                    Map.of("type", "nbd", "id", "export-" + disk, "node-name", disk, "writable", true));
         }
         // Capabilities and parameters must be set before migrate-incoming.
         configureMigration(dq, mode);
-        dq.execute("migrate-incoming", args("uri", "unix:" + dstMigration));
+        execute(dq, "migrate-incoming", Map.of("uri", "unix:" + dstMigration));
         Await.until("destination migration socket", SETTLE_TIMEOUT, () -> ListeningSockets.unix(dstMigration));
 
         Map<String, Path> routes = new LinkedHashMap<>();
@@ -174,15 +193,15 @@ abstract class QemuMigrationTestBase {
 
         // Source: mirror every disk into the destination's export, through the relay.
         for (String disk : DISKS) {
-            sq.execute("drive-mirror", args(
+            execute(sq, "drive-mirror", Map.of(
                     "job-id", job(disk), "device", disk,
                     "target", "nbd+unix:///" + disk + "?socket=" + relay.exposed("nbd-" + disk),
                     "sync", "full", "mode", "existing", "format", "raw"));
         }
         for (String disk : DISKS) {
-            JsonNode e = sq.awaitAnyEvent(List.of("BLOCK_JOB_READY", "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"),
+            QmpEvent e = sourceEvents.await(List.of("BLOCK_JOB_READY", "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"),
                     d -> d.path("device").asText().equals(job(disk)), MIRROR_READY_TIMEOUT);
-            assertThat(e.path("event").asText()).as("first terminal/ready event of %s: %s", job(disk), e)
+            assertThat(e.name()).as("first terminal/ready event of %s: %s", job(disk), e)
                     .isEqualTo("BLOCK_JOB_READY");
         }
 
@@ -190,98 +209,85 @@ abstract class QemuMigrationTestBase {
         // Precopy bandwidth: unthrottled, except for postcopy, where the precopy phase must last long
         // enough for migrate-start-postcopy to land before RAM converges (else it completes as plain
         // precopy). After the switch, max-postcopy-bandwidth (default 0 = unlimited) applies.
-        long precopyBandwidth = mode == Mode.POSTCOPY ? 32 * Images.MiB : 4096 * Images.MiB;
-        sq.execute("migrate-set-parameters", args("max-bandwidth", precopyBandwidth));
-        sq.execute("migrate", args("uri", "unix:" + relay.exposed(MIGRATION)));
+        long precopyBandwidth = mode == Mode.POSTCOPY ? 32 * MIB : 4096 * MIB;
+        execute(sq, "migrate-set-parameters", Map.of("max-bandwidth", precopyBandwidth));
+        execute(sq, "migrate", Map.of("uri", "unix:" + relay.exposed(MIGRATION)));
 
         boolean[] postcopyStarted = {false};
-        JsonNode done = Await.value("source migration to finish", MIGRATION_TIMEOUT, () -> {
-            JsonNode info = sq.execute("query-migrate");
+        JsonNode done = Await.until("source migration to complete", MIGRATION_TIMEOUT, () -> {
+            JsonNode info = execute(sq, "query-migrate", Map.of());
             String status = info.path("status").asText();
             if (status.equals("failed") || status.equals("cancelled")) {
                 throw new AssertionError("source migration " + status + ": " + info);
             }
             // The source does not always notice a failed destination (it can hang instead).
-            JsonNode dstInfo = dq.execute("query-migrate");
+            JsonNode dstInfo = execute(dq, "query-migrate", Map.of());
             if (dstInfo.path("status").asText().equals("failed")
-                    || destination.stderrContains(MAIN_CHANNEL_ON_MULTIFD_SLOT)) {
+                    || destination.log().contains(MAIN_CHANNEL_ON_MULTIFD_SLOT)) {
                 throw new AssertionError("destination migration failed: " + dstInfo);
             }
             if (mode == Mode.POSTCOPY && status.equals("active") && !postcopyStarted[0]) {
-                sq.execute("migrate-start-postcopy");
+                execute(sq, "migrate-start-postcopy", Map.of());
                 postcopyStarted[0] = true;
             }
-            return status.equals("completed") ? Optional.of(info) : Optional.empty();
-        });
+            return info;
+        }, info -> info.path("status").asText().equals("completed"));
         assertThat(done.path("ram").path("transferred").asLong())
                 .as("RAM bytes sent (%s)", done).isGreaterThanOrEqualTo(BLOB_SIZE);
 
         // The 'events' capability gives every status transition; postcopy must really have happened.
-        List<String> srcStatuses = migrationStatuses(sq);
+        List<String> srcStatuses = sourceEvents.migrationStatuses();
         assertThat(srcStatuses).as("source MIGRATION events").contains("active").endsWith("completed");
         if (mode == Mode.POSTCOPY) {
             assertThat(srcStatuses).contains("postcopy-active");
         } else {
             assertThat(srcStatuses).doesNotContain("postcopy-active");
         }
-        dq.awaitEvent("MIGRATION", d -> d.path("status").asText().equals("completed"), SETTLE_TIMEOUT);
-        assertThat(dq.execute("query-migrate").path("status").asText()).isEqualTo("completed");
+        destinationEvents.await(List.of("MIGRATION"), d -> d.path("status").asText().equals("completed"), SETTLE_TIMEOUT);
+        assertThat(execute(dq, "query-migrate", Map.of()).path("status").asText()).isEqualTo("completed");
 
         // Without -S the destination resumes by itself once the incoming migration completes.
-        String dstStatus = Await.value("destination to leave inmigrate", SETTLE_TIMEOUT, () -> {
-            String s = destination.status();
-            return s.equals("inmigrate") || s.equals("postmigrate") ? Optional.empty() : Optional.of(s);
-        });
+        String dstStatus = Await.until("destination to leave inmigrate", SETTLE_TIMEOUT, destination::status,
+                s -> !s.equals("inmigrate") && !s.equals("postmigrate"));
         assertThat(dstStatus).as("destination status").isEqualTo("running");
         assertThat(source.status()).as("source status").isEqualTo("postmigrate");
 
         // Guest RAM: the destination started with a decoy at BLOB_ADDR; it must now hold the blob.
-        String blobSha = Images.sha256(blob);
-        assertThat(Images.sha256(pmemsave(source, "src"))).as("source RAM blob").isEqualTo(blobSha);
-        assertThat(Images.sha256(pmemsave(destination, "dst"))).as("destination RAM blob").isEqualTo(blobSha);
+        String blobSha = DiskImages.sha256(blob);
+        assertThat(source.ramSha256(BLOB_ADDR, BLOB_SIZE)).as("source RAM blob").isEqualTo(blobSha);
+        assertThat(destination.ramSha256(BLOB_ADDR, BLOB_SIZE)).as("destination RAM blob").isEqualTo(blobSha);
 
         // Mirrors are READY (in sync); cancelling a READY mirror completes it without pivoting.
         for (String disk : DISKS) {
-            sq.execute("block-job-cancel", args("device", job(disk)));
+            execute(sq, "block-job-cancel", Map.of("device", job(disk)));
         }
         for (String disk : DISKS) {
-            JsonNode e = sq.awaitAnyEvent(List.of("BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"),
+            QmpEvent e = sourceEvents.await(List.of("BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"),
                     d -> d.path("device").asText().equals(job(disk)), SETTLE_TIMEOUT);
-            assertThat(e.path("data").has("error")).as("mirror %s ended with error: %s", job(disk), e).isFalse();
+            assertThat(e.data().has("error")).as("mirror %s ended with error: %s", job(disk), e).isFalse();
         }
-        assertThat(sq.execute("query-block-jobs")).as("block jobs left").isEmpty();
+        assertThat(execute(sq, "query-block-jobs", Map.of())).as("block jobs left").isEmpty();
     }
 
     /** Same capabilities on both sides; the destination's must be set before migrate-incoming. */
-    private static void configureMigration(Qmp qmp, Mode mode) throws Exception {
-        List<Map<String, Object>> caps = new ArrayList<>();
-        caps.add(args("capability", "events", "state", true));
+    private static void configureMigration(QmpClient qmp, Mode mode) {
+        Map<String, Boolean> caps = new LinkedHashMap<>();
+        caps.put("events", true);
         if (mode == Mode.MULTIFD) {
-            caps.add(args("capability", "multifd", "state", true));
+            caps.put("multifd", true);
         }
         if (mode == Mode.POSTCOPY) {
-            caps.add(args("capability", "postcopy-ram", "state", true));
+            caps.put("postcopy-ram", true);
         }
-        qmp.execute("migrate-set-capabilities", args("capabilities", caps));
+        qmp.migrateSetCapabilities(caps).block(COMMAND_TIMEOUT);
         if (mode == Mode.MULTIFD) {
-            qmp.execute("migrate-set-parameters", args("multifd-channels", 4));
+            qmp.migrateSetParameters(Map.of("multifd-channels", 4)).block(COMMAND_TIMEOUT);
         }
     }
 
-    private static List<String> migrationStatuses(Qmp qmp) {
-        List<String> statuses = new ArrayList<>();
-        for (JsonNode e : qmp.events()) {
-            if (e.path("event").asText().equals("MIGRATION")) {
-                statuses.add(e.path("data").path("status").asText());
-            }
-        }
-        return statuses;
-    }
-
-    private Path pmemsave(QemuVm vm, String prefix) throws Exception {
-        Path out = work.resolve(prefix + "-ram-dump.bin");
-        vm.qmp().execute("pmemsave", args("val", BLOB_ADDR, "size", BLOB_SIZE, "filename", out.toString()));
-        return out;
+    /** Runs one QMP command and returns its {@code return} value (a QmpException on an error reply). */
+    private static JsonNode execute(QmpClient qmp, String command, Map<String, ?> arguments) {
+        return qmp.execute(command, arguments, COMMAND_TIMEOUT).block(COMMAND_TIMEOUT.plusSeconds(5));
     }
 
     private static String job(String disk) {
@@ -290,9 +296,12 @@ abstract class QemuMigrationTestBase {
 
     private String diagnostics() {
         StringBuilder sb = new StringBuilder();
-        for (QemuVm vm : new QemuVm[] {source, destination}) {
-            if (vm != null) {
-                sb.append(vm.diagnostics()).append("--- QMP events ---\n").append(vm.qmp().events()).append('\n');
+        QemuVm[] vms = {source, destination};
+        QmpEventLog[] events = {sourceEvents, destinationEvents};
+        for (int i = 0; i < vms.length; i++) {
+            if (vms[i] != null) {
+                sb.append("=== QEMU ").append(vms[i].name()).append(" (pid ").append(vms[i].pid()).append(") ===\n")
+                        .append(vms[i].log()).append("\n--- QMP events ---\n").append(events[i]).append('\n');
             }
         }
         if (relay != null) {

@@ -29,14 +29,13 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * {@code @BeforeAll}, or from another test engine) fail the test too, saying so.
  *
  * <p><b>Registration.</b> The extension is registered globally through
- * {@code META-INF/services/org.junit.jupiter.api.extension.Extension} together with
- * {@code junit.jupiter.extensions.autodetection.enabled=true} in {@code junit-platform.properties}
- * (both in core's test resources). The services file also ships in core's test-jar, but
- * {@code junit-platform.properties} does not (see core/pom.xml), so a module reusing this class
- * must enable autodetection in its own {@code junit-platform.properties}; copying the services file
- * as well is harmless (ServiceLoader ignores duplicate providers). jqwik {@code @Property} methods
- * run on the jqwik engine, which ignores Jupiter extensions: {@link JqwikLeakDetection} covers them
- * through {@code META-INF/services/net.jqwik.api.lifecycle.LifecycleHook}.
+ * {@code META-INF/services/org.junit.jupiter.api.extension.Extension} in this module's jar
+ * (migtunnel-test-support), together with {@code junit.jupiter.extensions.autodetection.enabled=true}
+ * in each module's own {@code src/test/resources/junit-platform.properties}: a module that adds
+ * the test-support dependency must enable autodetection there (this jar ships no
+ * {@code junit-platform.properties}, which would clash with the module's). jqwik {@code @Property}
+ * methods run on the jqwik engine, which ignores Jupiter extensions: {@link JqwikLeakDetection}
+ * covers them through {@code META-INF/services/net.jqwik.api.lifecycle.LifecycleHook}.
  *
  * <p><b>What is tracked.</b> Netty tracks pooled buffers and direct buffers, but not
  * {@code Unpooled}/{@code UnpooledByteBufAllocator} <em>heap</em> buffers (those are reclaimed by

@@ -1,4 +1,7 @@
-package io.migtunnel.transport.it;
+package io.migtunnel.qemu.relay;
+
+import io.migtunnel.testing.relay.SocketRelay;
+import io.migtunnel.transport.it.MigtunnelRelay;
 
 /** {@link QemuMigrationTestBase} through one migtunnel connection. */
 class MigtunnelQemuMigrationTest extends QemuMigrationTestBase {

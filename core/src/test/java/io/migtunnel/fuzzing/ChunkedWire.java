@@ -1,4 +1,4 @@
-package io.migtunnel.testing;
+package io.migtunnel.fuzzing;
 
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameDecoder;

@@ -51,9 +51,8 @@ public final class ManualEventExecutor extends AbstractScheduledEventExecutor {
     }
 
     /** Whether a scheduled task is still waiting (cancelled ones are removed). */
-    @Override
-    public boolean hasScheduledTasks() {
-        return super.hasScheduledTasks();
+    public boolean hasWaitingScheduledTasks() {
+        return hasScheduledTasks();
     }
 
     @Override
