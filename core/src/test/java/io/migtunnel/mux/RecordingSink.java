@@ -20,6 +20,18 @@ final class RecordingSink implements FrameSink {
     /** Bytes written while {@link #writable} was false: what a real connection would have had to queue. */
     long writtenWhileUnwritable;
 
+    /** The types of the frames written so far, in order; {@link #written} is left as it is. */
+    java.util.List<io.migtunnel.protocol.FrameType> writtenTypes(int maxFramePayload) {
+        java.util.List<io.migtunnel.protocol.FrameType> types = new java.util.ArrayList<>();
+        ByteBuf copy = written.duplicate();
+        io.migtunnel.protocol.Frame f;
+        while ((f = io.migtunnel.protocol.FrameDecoder.decode(copy, maxFramePayload)) != null) {
+            types.add(f.type());
+            f.release();
+        }
+        return types;
+    }
+
     @Override
     public ByteBufAllocator alloc() {
         return ByteBufAllocator.DEFAULT;

@@ -61,13 +61,6 @@ class SessionShutdownTest {
     }
 
     private List<FrameType> written() {
-        List<FrameType> types = new ArrayList<>();
-        ByteBuf copy = sink.written.duplicate();
-        Frame f;
-        while ((f = FrameDecoder.decode(copy, CONFIG.maxFramePayload())) != null) {
-            types.add(f.type());
-            f.release();
-        }
-        return types;
+        return sink.writtenTypes(CONFIG.maxFramePayload());
     }
 }

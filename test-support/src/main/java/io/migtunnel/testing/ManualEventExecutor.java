@@ -50,9 +50,9 @@ public final class ManualEventExecutor extends AbstractScheduledEventExecutor {
         }
     }
 
-    /** Whether a scheduled task is still waiting (cancelled ones are removed). */
+    /** Whether a scheduled task is still waiting, due or not (cancelled ones are removed). */
     public boolean hasWaitingScheduledTasks() {
-        return hasScheduledTasks();
+        return nextScheduledTaskNano() != -1;
     }
 
     @Override
