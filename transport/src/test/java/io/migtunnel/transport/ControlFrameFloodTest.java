@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.protocol.ErrorCode;
-import io.migtunnel.protocol.Frame;
-import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.GoAwayFrameCodec;
 import io.migtunnel.protocol.HelloFrameCodec;
@@ -18,7 +16,6 @@ import io.migtunnel.transport.internal.SessionChannels;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -155,27 +152,17 @@ class ControlFrameFloodTest {
      * the replies).
      */
     private static long readUntilGoAwayOrEof(InputStream in) throws IOException {
-        ByteBuf acc = Unpooled.buffer();
-        long code = -1;
+        long[] code = {-1};
         try {
-            byte[] chunk = new byte[65536];
-            int n;
-            while ((n = in.read(chunk)) >= 0) {
-                acc.writeBytes(chunk, 0, n);
-                Frame f;
-                while ((f = FrameDecoder.decode(acc, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                    if (f.type() == FrameType.GOAWAY) {
-                        code = GoAwayFrameCodec.code(f.payload());
-                    }
-                    f.release();
+            PeerFrames.readUntil(in, f -> {
+                if (f.type() == FrameType.GOAWAY) {
+                    code[0] = GoAwayFrameCodec.code(f.payload());
                 }
-                acc.discardReadBytes();
-            }
-            return code;
+                return false;
+            });
         } catch (java.net.SocketException reset) {
-            return code;
-        } finally {
-            acc.release();
+            // the destination closed (reset) after its GOAWAY or without one reaching this side
         }
+        return code[0];
     }
 }

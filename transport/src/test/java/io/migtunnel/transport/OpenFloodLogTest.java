@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.protocol.ErrorCode;
-import io.migtunnel.protocol.Frame;
-import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.HelloFrameCodec;
 import io.migtunnel.protocol.Limits;
@@ -14,7 +12,6 @@ import io.migtunnel.protocol.ResetFrameCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
@@ -153,28 +150,9 @@ class OpenFloodLogTest {
 
     /** Reads frames until {@code expected} RESETs with {@code code} have arrived (or EOF); how many did. */
     private static int awaitResets(InputStream in, ErrorCode code, int expected) throws Exception {
-        ByteBuf acc = Unpooled.buffer();
-        int refused = 0;
-        try {
-            byte[] chunk = new byte[65536];
-            int n;
-            while (refused < expected && (n = in.read(chunk)) >= 0) {
-                acc.writeBytes(chunk, 0, n);
-                Frame f;
-                while ((f = FrameDecoder.decode(acc, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                    try {
-                        if (f.type() == FrameType.RESET && ResetFrameCodec.code(f.payload()) == code.code()) {
-                            refused++;
-                        }
-                    } finally {
-                        f.release();
-                    }
-                }
-                acc.discardReadBytes();
-            }
-            return refused;
-        } finally {
-            acc.release();
-        }
+        int[] resets = new int[1];
+        PeerFrames.readUntil(in, f -> f.type() == FrameType.RESET && ResetFrameCodec.code(f.payload()) == code.code()
+            && ++resets[0] >= expected);
+        return resets[0];
     }
 }

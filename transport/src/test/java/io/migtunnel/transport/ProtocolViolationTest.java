@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.protocol.DataFrameCodec;
 import io.migtunnel.protocol.ErrorCode;
-import io.migtunnel.protocol.Frame;
-import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.GoAwayFrameCodec;
 import io.migtunnel.protocol.HelloFrameCodec;
@@ -175,30 +173,15 @@ class ProtocolViolationTest {
 
     /** Reads frames until GOAWAY, then checks that EOF follows. */
     private static GoAway readUntilGoAway(InputStream in) throws Exception {
-        ByteBuf acc = Unpooled.buffer();
-        try {
-            byte[] chunk = new byte[8192];
-            int n;
-            while ((n = in.read(chunk)) >= 0) {
-                acc.writeBytes(chunk, 0, n);
-                Frame f;
-                while ((f = FrameDecoder.decode(acc, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                    try {
-                        if (f.type() == FrameType.GOAWAY) {
-                            long code = GoAwayFrameCodec.code(f.payload());
-                            String message = GoAwayFrameCodec.message(f.payload());
-                            boolean eof = in.read(chunk) < 0;
-                            return new GoAway(code, message, eof);
-                        }
-                    } finally {
-                        f.release();
-                    }
-                }
+        GoAway[] seen = new GoAway[1];
+        PeerFrames.readUntil(in, f -> {
+            if (f.type() != FrameType.GOAWAY) {
+                return false;
             }
-            return null;
-        } finally {
-            acc.release();
-        }
+            seen[0] = new GoAway(GoAwayFrameCodec.code(f.payload()), GoAwayFrameCodec.message(f.payload()), false);
+            return true;
+        });
+        return seen[0] == null ? null : new GoAway(seen[0].code(), seen[0].message(), in.read(new byte[8192]) < 0);
     }
 
     private void assertStillServes() throws Exception {

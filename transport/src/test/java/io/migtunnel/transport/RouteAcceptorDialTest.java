@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.DataFrameCodec;
 import io.migtunnel.protocol.ErrorCode;
-import io.migtunnel.protocol.Frame;
-import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.FrameType;
 import io.migtunnel.protocol.HelloFrameCodec;
 import io.migtunnel.protocol.Limits;
@@ -97,26 +95,8 @@ class RouteAcceptorDialTest {
 
     /** Reads frames until OPEN_OK for {@code id}; fails at EOF. */
     private static void awaitOpenOk(InputStream in, int id) throws Exception {
-        ByteBuf acc = Unpooled.buffer();
-        try {
-            byte[] chunk = new byte[8192];
-            int n;
-            while ((n = in.read(chunk)) >= 0) {
-                acc.writeBytes(chunk, 0, n);
-                Frame f;
-                while ((f = FrameDecoder.decode(acc, Limits.MAX_FRAME_PAYLOAD)) != null) {
-                    try {
-                        if (f.type() == FrameType.OPEN_OK && f.streamId() == id) {
-                            return;
-                        }
-                    } finally {
-                        f.release();
-                    }
-                }
-            }
+        if (!PeerFrames.readUntil(in, f -> f.type() == FrameType.OPEN_OK && f.streamId() == id)) {
             throw new AssertionError("connection closed before OPEN_OK for stream " + id);
-        } finally {
-            acc.release();
         }
     }
 }
