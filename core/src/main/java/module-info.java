@@ -7,4 +7,5 @@ module io.migtunnel.core {
 
     exports io.migtunnel.protocol;
     exports io.migtunnel.mux;
+    exports io.migtunnel.mux.internal to io.migtunnel.transport;
 }

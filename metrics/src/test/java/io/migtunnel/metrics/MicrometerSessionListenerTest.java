@@ -119,7 +119,7 @@ class MicrometerSessionListenerTest {
 
     @Test
     void healthFollowsTheSessionsThatAreUp() {
-        Session session = new Session(true, SessionConfig.defaults(), null, null, null, SessionListener.NONE);
+        Session session = new DetachedSession();
         assertThat(listener.health()).isEqualTo(new TunnelHealth(false, "no tunnel session is up"));
 
         listener.onReady(session);

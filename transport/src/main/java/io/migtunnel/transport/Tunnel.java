@@ -1,8 +1,10 @@
 package io.migtunnel.transport;
 
 import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
@@ -25,6 +27,20 @@ public interface Tunnel extends Disposable {
      * an error says why (peer gone, protocol error, keepalive timeout).
      */
     Mono<Void> onClose();
+
+    /**
+     * The sessions open now: a source's one session while it is up, a destination's one per
+     * connected source. For diagnostics and embedders that watch buffers and streams.
+     */
+    List<Session> sessions();
+
+    /**
+     * Connections accepted whose tunnel handshake (TLS, then HELLO) has not completed; always 0
+     * for a source.
+     */
+    default int pendingHandshakes() {
+        return 0;
+    }
 
     /**
      * Opens a stream named {@code name} served in this process rather than by a local socket; it

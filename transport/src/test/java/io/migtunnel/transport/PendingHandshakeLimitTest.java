@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.testing.Await;
-import io.migtunnel.transport.internal.DestinationEndpoint;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -57,7 +56,7 @@ class PendingHandshakeLimitTest {
         UnixServer echo = track(UnixServer.echo(dir.resolve("echo.sock")));
         TunnelDestination config = TunnelDestination.create().route("echo", echo.path()).maxPendingHandshakes(LIMIT)
             .config(SessionConfig.defaults().withHandshakeTimeout(HANDSHAKE));
-        DestinationEndpoint dest = (DestinationEndpoint) (tls ? config.tls(certs.destination) : config)
+        Tunnel dest = (tls ? config.tls(certs.destination) : config)
             .bind().block(TIMEOUT);
         track(dest::dispose);
 

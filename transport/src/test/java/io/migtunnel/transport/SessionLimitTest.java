@@ -3,7 +3,6 @@ package io.migtunnel.transport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.testing.Await;
-import io.migtunnel.transport.internal.DestinationEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +49,7 @@ class SessionLimitTest {
         awaitSessions(dest, 1);
         track(source(dest, "fourth").start().block(TIMEOUT));
         assertThat(UnixClient.echo(dir.resolve("fourth.sock"), "fourth")).isEqualTo("fourth");
-        assertThat(((DestinationEndpoint) dest).sessions()).hasSize(2);
+        assertThat(dest.sessions()).hasSize(2);
     }
 
     private TunnelSource source(Tunnel dest, String name) {
@@ -60,7 +59,7 @@ class SessionLimitTest {
     }
 
     private static void awaitSessions(Tunnel dest, int n) throws Exception {
-        Await.until(n + " sessions", TIMEOUT, () -> ((DestinationEndpoint) dest).sessions().size(), size -> size == n);
+        Await.until(n + " sessions", TIMEOUT, () -> dest.sessions().size(), size -> size == n);
     }
 
 

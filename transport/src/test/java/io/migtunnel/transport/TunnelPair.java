@@ -3,8 +3,6 @@ package io.migtunnel.transport;
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.testing.Await;
-import io.migtunnel.transport.internal.DestinationEndpoint;
-import io.migtunnel.transport.internal.SourceEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,11 +57,11 @@ final class TunnelPair implements AutoCloseable {
     }
 
     Session sourceSession() {
-        return ((SourceEndpoint) source).session();
+        return source.sessions().get(0);
     }
 
     Session destinationSession() {
-        return ((DestinationEndpoint) destination).sessions().iterator().next();
+        return destination.sessions().get(0);
     }
 
     /** Runs {@code query} on the session's event loop and returns its answer. */

@@ -1,10 +1,11 @@
 package io.migtunnel.transport.internal;
 
-import io.migtunnel.mux.FrameSink;
+import io.migtunnel.mux.internal.FrameSink;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +42,13 @@ final class ChannelFrameSink implements FrameSink {
     @Override
     public boolean isWritable() {
         return channel.isWritable();
+    }
+
+    /** Includes Netty's overhead per queued message: the memory held, not only the frame bytes. */
+    @Override
+    public long outboundBufferedBytes() {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
     @Override

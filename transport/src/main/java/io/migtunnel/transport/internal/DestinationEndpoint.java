@@ -1,13 +1,13 @@
 package io.migtunnel.transport.internal;
 
 import io.migtunnel.mux.Session;
+
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.internal.MuxSession;
 import io.migtunnel.transport.StreamHandler;
 import io.migtunnel.transport.Tunnel;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelOutboundBuffer;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,17 +33,14 @@ import reactor.netty.tcp.TcpServer;
 public final class DestinationEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(DestinationEndpoint.class);
     private final DisposableServer server;
-    private final Set<Session> sessions;
+    private final Set<MuxSession> sessions;
     private final Loops loops;
     private final PendingHandshakes pending;
-    /** The tunnel connections of {@link #sessions}, for {@link #outboundBufferedBytes()}. */
-    private final Set<Channel> channels;
 
-    private DestinationEndpoint(DisposableServer server, Set<Session> sessions, Set<Channel> channels, Loops loops,
+    private DestinationEndpoint(DisposableServer server, Set<MuxSession> sessions, Loops loops,
                                 PendingHandshakes pending) {
         this.server = server;
         this.sessions = sessions;
-        this.channels = channels;
         this.loops = loops;
         this.pending = pending;
         server.onDispose().subscribe(null, e -> loops.dispose(), loops::dispose);
@@ -63,8 +60,7 @@ public final class DestinationEndpoint implements Tunnel {
         }
         PendingHandshakes pending = new PendingHandshakes(maxPendingHandshakes);
         Loops loops = Loops.of(given, "migtunnel-dst");
-        Set<Session> sessions = ConcurrentHashMap.newKeySet();
-        Set<Channel> channels = ConcurrentHashMap.newKeySet();
+        Set<MuxSession> sessions = ConcurrentHashMap.newKeySet();
         AtomicInteger admitted = new AtomicInteger();
         TcpServer tcp = TcpServer.create()
             .runOn(loops.resources())
@@ -90,10 +86,7 @@ public final class DestinationEndpoint implements Tunnel {
                 RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(),
                     refusal == null ? handlers : Map.of(), loops,
                     conn.channel().eventLoop());
-                Channel channel = conn.channel();
-                channels.add(channel);
-                channel.closeFuture().addListener(f -> channels.remove(channel));
-                Session session = SessionChannels.attach(conn, false, config, acceptor, listener);
+                MuxSession session = SessionChannels.attach(conn, false, config, acceptor, listener);
                 session.ready().subscribe(null, e -> pending.done(conn.channel()), () -> pending.done(conn.channel()));
                 if (!counted) {
                     session.refuse(refusal);
@@ -108,7 +101,7 @@ public final class DestinationEndpoint implements Tunnel {
             })
             .handle((in, out) -> Mono.never())
             .bind()
-            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, channels, loops, pending))
+            .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops, pending))
             .doOnError(e -> loops.dispose());
     }
 
@@ -146,27 +139,13 @@ public final class DestinationEndpoint implements Tunnel {
         return server.isDisposed();
     }
 
-    /** Connections that have connected but not finished TLS and HELLO (for tests and diagnostics). */
+    @Override
     public int pendingHandshakes() {
         return pending.pending();
     }
 
-    /**
-     * Bytes queued in the outbound buffers of the open tunnel connections, with Netty's overhead
-     * per queued message: the memory this side holds for peers that do not read (for tests and
-     * diagnostics). Safe to call from any thread.
-     */
-    public long outboundBufferedBytes() {
-        long total = 0;
-        for (Channel ch : channels) {
-            ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
-            total += out == null ? 0 : out.totalPendingWriteBytes();
-        }
-        return total;
-    }
-
-    /** Sessions currently connected (for tests and diagnostics). */
-    public Set<Session> sessions() {
-        return Set.copyOf(sessions);
+    @Override
+    public List<Session> sessions() {
+        return List.copyOf(sessions);
     }
 }

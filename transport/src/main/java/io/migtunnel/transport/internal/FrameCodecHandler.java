@@ -1,6 +1,6 @@
 package io.migtunnel.transport.internal;
 
-import io.migtunnel.mux.Session;
+import io.migtunnel.mux.internal.FrameReceiver;
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.ProtocolException;
@@ -10,16 +10,18 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Cuts the tunnel connection's bytes into frames and hands each straight to the session, on the
- * channel's event loop. It never stops reading: a full stream is one whose peer has no credit,
+ * Cuts the tunnel connection's bytes into frames and hands each straight to the session's
+ * {@link FrameReceiver}, on the channel's event loop. It never stops reading: a full stream is one whose peer has no credit,
  * so the session can always take what arrives. After a malformed frame it discards the rest.
  */
 final class FrameCodecHandler extends ByteToMessageDecoder {
-    private final Session session;
+    private final FrameReceiver session;
+    private final int maxFramePayload;
     private boolean broken;
 
-    FrameCodecHandler(Session session) {
+    FrameCodecHandler(FrameReceiver session, int maxFramePayload) {
         this.session = session;
+        this.maxFramePayload = maxFramePayload;
         // DATA payloads are retained slices of what was read, so the cumulation is nearly always
         // shared: the merging cumulator would then copy every byte received into a new buffer.
         // The composite one links reads together instead and never copies.
@@ -34,7 +36,7 @@ final class FrameCodecHandler extends ByteToMessageDecoder {
         }
         try {
             Frame frame;
-            while ((frame = FrameDecoder.decode(in, session.config().maxFramePayload())) != null) {
+            while ((frame = FrameDecoder.decode(in, maxFramePayload)) != null) {
                 session.onFrame(frame);
             }
         } catch (ProtocolException e) {

@@ -1,9 +1,9 @@
 package io.migtunnel.transport.internal;
 
-import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
+import io.migtunnel.mux.internal.MuxSession;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -14,7 +14,7 @@ import io.netty.handler.ssl.SslHandler;
 import reactor.netty.Connection;
 import reactor.netty.NettyPipeline;
 
-/** Puts a {@link Session} on a freshly connected tunnel channel. */
+/** Puts a {@link MuxSession} on a freshly connected tunnel channel. */
 public final class SessionChannels {
     /**
      * Outbound buffer marks of the tunnel connection. Netty's 64 KiB default caps throughput on
@@ -44,15 +44,15 @@ public final class SessionChannels {
     }
 
     /** Creates the session for {@code connection}, installs the frame codec and sends HELLO. */
-    public static Session attach(Connection connection, boolean client, SessionConfig config, StreamAcceptor acceptor,
+    public static MuxSession attach(Connection connection, boolean client, SessionConfig config, StreamAcceptor acceptor,
                                  SessionListener listener) {
         Channel ch = connection.channel();
         ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, TUNNEL_WATER_MARK);
         ch.config().setOption(ChannelOption.TCP_NODELAY, true);
         ch.config().setRecvByteBufAllocator(TUNNEL_READS);
-        Session session = new Session(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
+        MuxSession session = new MuxSession(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
             SessionListener.all(new LoggingListener(String.valueOf(ch.remoteAddress())), listener));
-        addCodec(ch, new FrameCodecHandler(session));
+        addCodec(ch, new FrameCodecHandler(session, config.maxFramePayload()));
         session.start();
         ch.config().setAutoRead(true); // channels start with auto-read off so no byte precedes the codec
         return session;

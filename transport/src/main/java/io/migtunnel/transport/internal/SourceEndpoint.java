@@ -5,6 +5,7 @@ import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
+import io.migtunnel.mux.internal.MuxSession;
 import io.migtunnel.transport.Tunnel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -31,14 +32,14 @@ import reactor.netty.tcp.TcpServer;
 public final class SourceEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(SourceEndpoint.class);
     private final Connection connection;
-    private final Session session;
+    private final MuxSession session;
     private final List<DisposableServer> servers;
     private final List<Path> sockets;
     private final Loops loops;
     private final InetSocketAddress address;
     private final Mono<Void> closed;
 
-    private SourceEndpoint(Connection connection, Session session, List<DisposableServer> servers,
+    private SourceEndpoint(Connection connection, MuxSession session, List<DisposableServer> servers,
                            List<Path> sockets, Loops loops, InetSocketAddress address) {
         this.connection = connection;
         this.session = session;
@@ -58,7 +59,7 @@ public final class SourceEndpoint implements Tunnel {
                                      LoopResources given, SessionListener listener, TlsSettings tls,
                                      SocketAccess access) {
         Loops loops = Loops.of(given, "migtunnel-src");
-        Sinks.One<Session> attached = Sinks.one();
+        Sinks.One<MuxSession> attached = Sinks.one();
         TcpClient client = TcpClient.newConnection()
             .runOn(loops.resources())
             .remoteAddress(() -> connect)
@@ -141,9 +142,9 @@ public final class SourceEndpoint implements Tunnel {
         return address;
     }
 
-    /** The session (for tests and diagnostics). */
-    public Session session() {
-        return session;
+    @Override
+    public List<Session> sessions() {
+        return isDisposed() ? List.of() : List.of(session);
     }
 
     @Override

@@ -1,10 +1,10 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The connection under a {@link Session}, as the session sees it. Implemented by the transport;
+ * The connection under a {@link MuxSession}, as the session sees it. Implemented by the transport;
  * called only from the session's event loop, which makes the session the connection's one writer.
  */
 public interface FrameSink {
@@ -19,6 +19,9 @@ public interface FrameSink {
 
     /** Whether the connection's outbound buffer is below its high-water mark. */
     boolean isWritable();
+
+    /** Bytes written and not yet handed to the socket; safe to call from any thread. */
+    long outboundBufferedBytes();
 
     /** Flushes what was queued, then closes the connection. */
     void close();

@@ -1,5 +1,6 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.protocol.CreditFrameCodec;
 import io.migtunnel.protocol.DataFrameCodec;
 import io.migtunnel.protocol.ErrorCode;

@@ -1,5 +1,10 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.CreditFrameCodec;
@@ -112,7 +117,7 @@ class SessionFuzzPropertyTest {
 
     /** A session with a sink that records its output, and an acceptor that accepts, resets or ignores. */
     private static final class Harness implements StreamAcceptor {
-        final Session session;
+        final MuxSession session;
         final RecordingSink sink = new RecordingSink();
         final List<Consumer> consumers = new ArrayList<>();
         final AtomicBoolean closedSignal = new AtomicBoolean();
@@ -121,7 +126,7 @@ class SessionFuzzPropertyTest {
         Harness(boolean client) {
             SessionConfig config = SessionConfig.defaults().withStreamWindow(WINDOW).withMaxFramePayload(MAX_FRAME)
                 .withMaxConcurrentStreams(4).withHandshakeTimeout(Duration.ofMinutes(5));
-            session = new Session(client, config, sink, loop, this, SessionListener.NONE);
+            session = new MuxSession(client, config, sink, loop, this, SessionListener.NONE);
             session.onClose().subscribe(null, e -> closedSignal.set(true), () -> closedSignal.set(true));
             session.start();
         }

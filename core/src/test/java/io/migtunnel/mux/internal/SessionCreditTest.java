@@ -1,5 +1,7 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.SessionConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.CreditFrameCodec;

@@ -1,5 +1,9 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.Frame;
@@ -22,11 +26,11 @@ class SessionShutdownTest {
     private static final SessionConfig CONFIG = SessionConfig.defaults();
     private final ManualEventExecutor loop = new ManualEventExecutor();
     private final RecordingSink sink = new RecordingSink();
-    private Session session;
+    private MuxSession session;
 
     @BeforeEach
     void handshake() {
-        session = new Session(true, CONFIG, sink, loop, StreamAcceptor.REFUSE_ALL, SessionListener.NONE);
+        session = new MuxSession(true, CONFIG, sink, loop, StreamAcceptor.REFUSE_ALL, SessionListener.NONE);
         session.start();
         ByteBuf hello = HelloFrameCodec.encode(ByteBufAllocator.DEFAULT, Limits.VERSION, CONFIG.streamWindow(),
             CONFIG.maxFramePayload(), CONFIG.maxConcurrentStreams());

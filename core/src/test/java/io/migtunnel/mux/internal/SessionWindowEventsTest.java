@@ -1,5 +1,8 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.ErrorCode;
@@ -31,16 +34,16 @@ class SessionWindowEventsTest {
     private final Sums clientSums = new Sums();
     private final Sums serverSums = new Sums();
     private final CompletableFuture<MuxStream> accepted = new CompletableFuture<>();
-    private Session client;
-    private Session server;
+    private MuxSession client;
+    private MuxSession server;
 
     @BeforeEach
     void startSessions() {
         SessionConfig config = SessionConfig.defaults().withStreamWindow(WINDOW);
         LoopbackSink toServer = new LoopbackSink(loop);
         LoopbackSink toClient = new LoopbackSink(loop);
-        client = new Session(true, config, toServer, loop, stream -> stream.reset(ErrorCode.REFUSED, "no"), clientSums);
-        server = new Session(false, config, toClient, loop, stream -> {
+        client = new MuxSession(true, config, toServer, loop, stream -> stream.reset(ErrorCode.REFUSED, "no"), clientSums);
+        server = new MuxSession(false, config, toClient, loop, stream -> {
             stream.accept();
             accepted.complete(stream); // nobody reads yet: the data stays buffered
         }, serverSums);

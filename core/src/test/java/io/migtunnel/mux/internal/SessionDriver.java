@@ -1,5 +1,8 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameDecoder;
 import io.migtunnel.protocol.HelloFrameCodec;
@@ -23,11 +26,11 @@ final class SessionDriver {
     final DefaultEventExecutor loop = new DefaultEventExecutor();
     final RecordingSink sink = new RecordingSink();
     final List<MuxStream> accepted = new ArrayList<>();
-    final Session session;
+    final MuxSession session;
 
     /** Starts the session and answers its HELLO with {@code peerHello}; the session's HELLO is read and dropped. */
     SessionDriver(SessionConfig config, ByteBuf peerHello) throws Exception {
-        session = new Session(false, config, sink, loop, accepted::add, SessionListener.NONE);
+        session = new MuxSession(false, config, sink, loop, accepted::add, SessionListener.NONE);
         onLoop(() -> {
             session.start();
             return null;

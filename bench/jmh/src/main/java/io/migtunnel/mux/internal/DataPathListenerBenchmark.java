@@ -1,4 +1,9 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
+
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -56,8 +61,8 @@ public class DataPathListenerBenchmark {
     public String listener;
 
     private DefaultEventLoop loop;
-    private Session client;
-    private Session server;
+    private MuxSession client;
+    private MuxSession server;
     private ByteBuf payload;
     private volatile CompletableFuture<Long> received;
     private static final java.lang.management.ThreadMXBean THREADS =
@@ -93,8 +98,8 @@ public class DataPathListenerBenchmark {
         SessionConfig config = SessionConfig.defaults();
         LoopbackSink toServer = new LoopbackSink(loop);
         LoopbackSink toClient = new LoopbackSink(loop);
-        client = new Session(true, config, toServer, loop, StreamAcceptor.REFUSE_ALL, chosen);
-        server = new Session(false, config, toClient, loop, this::serve, chosen);
+        client = new MuxSession(true, config, toServer, loop, StreamAcceptor.REFUSE_ALL, chosen);
+        server = new MuxSession(false, config, toClient, loop, this::serve, chosen);
         toServer.connectTo(server);
         toClient.connectTo(client);
         loop.execute(() -> {

@@ -1,5 +1,9 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.SessionClosedException;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.protocol.ErrorCode;
@@ -25,12 +29,12 @@ class SessionKeepaliveTest {
         .withKeepalive(Duration.ofSeconds(5), Duration.ofSeconds(20));
     private final ManualEventExecutor loop = new ManualEventExecutor();
     private final RecordingSink sink = new RecordingSink();
-    private Session session;
+    private MuxSession session;
     private final List<Throwable> ended = new ArrayList<>();
 
     @BeforeEach
     void handshake() {
-        session = new Session(true, CONFIG, sink, loop, StreamAcceptor.REFUSE_ALL, SessionListener.NONE);
+        session = new MuxSession(true, CONFIG, sink, loop, StreamAcceptor.REFUSE_ALL, SessionListener.NONE);
         session.useClock(loop::now);
         session.onClose().subscribe(null, ended::add, () -> ended.add(null));
         session.start();

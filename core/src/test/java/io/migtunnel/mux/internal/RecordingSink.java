@@ -1,4 +1,4 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameDecoder;
@@ -56,6 +56,11 @@ final class RecordingSink implements FrameSink {
     @Override
     public boolean isWritable() {
         return writable;
+    }
+
+    @Override
+    public long outboundBufferedBytes() {
+        return writtenWhileUnwritable;
     }
 
     @Override

@@ -1,4 +1,4 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameDecoder;
@@ -16,14 +16,14 @@ import java.util.List;
 final class LoopbackSink implements FrameSink {
     private final EventExecutor loop;
     private final List<ByteBuf> queued = new ArrayList<>();
-    private Session peer;
+    private MuxSession peer;
     private boolean closed;
 
     LoopbackSink(EventExecutor loop) {
         this.loop = loop;
     }
 
-    void connectTo(Session peerSession) {
+    void connectTo(MuxSession peerSession) {
         this.peer = peerSession;
     }
 
@@ -67,6 +67,15 @@ final class LoopbackSink implements FrameSink {
     @Override
     public boolean isWritable() {
         return !closed;
+    }
+
+    @Override
+    public long outboundBufferedBytes() {
+        long total = 0;
+        for (ByteBuf b : queued) {
+            total += b.readableBytes();
+        }
+        return total;
     }
 
     @Override

@@ -1,5 +1,7 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
@@ -18,12 +20,7 @@ import reactor.core.publisher.Sinks;
  * event loop; public methods called from elsewhere hop onto it.
  */
 final class StreamState implements MuxStream {
-    /** Buffers requested from a local producer at a time. */
-    static final int PREFETCH_BUFFERS = 8;
-    /** Bytes taken from a local producer and held while waiting for credit or the connection. */
-    static final long PREFETCH_BYTES = 1 << 20;
-
-    private final Session session;
+    private final MuxSession session;
     private final int id;
     private final String name;
     private final boolean locallyOpened;
@@ -31,21 +28,9 @@ final class StreamState implements MuxStream {
     // ---- receive direction (peer -> local consumer) ----
     /** DATA payloads received and not yet taken by the subscriber. */
     private final ArrayDeque<ByteBuf> received = new ArrayDeque<>();
-    /** Bytes in {@link #received}. */
-    private long buffered;
-    /**
-     * This stream's share of the session's buffer budget: one window while the peer may still
-     * send, then only what is still buffered (see {@link Session#reservedBytes()}).
-     */
-    private long reservation;
-    /** Offset after the last byte received. */
-    private long receivedOffset;
-    /** Offset after the last byte the local consumer has taken; what CREDIT reports. */
-    private long consumedOffset;
-    /** The consumed offset carried by the last CREDIT sent. */
-    private long creditedConsumed;
-    /** The peer may send up to this offset. */
-    private long receiveLimit;
+    private final ReceiveWindow receiveWindow;
+    /** This stream's part of the session buffer; holds the bytes in {@link #received}. */
+    private final SessionBudget.Share share;
     private boolean finReceived;
     private boolean inboundCompleted;
     private Subscriber<? super ByteBuf> inboundSubscriber;
@@ -53,21 +38,15 @@ final class StreamState implements MuxStream {
     private boolean draining;
 
     // ---- send direction (local producer -> peer) ----
-    /** Offset after the last byte sent. */
-    private long sentOffset;
-    /** This side may send up to this offset (granted by the peer). */
-    private long sendLimit;
-    /** Buffers taken from the producer and not completely sent yet. */
+    private final SendWindow sendWindow;
+    /** Buffers taken from the producer and not completely sent yet; their bytes are {@link ProducerDemand#held()}. */
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
-    /** Bytes in {@link #pending}. */
-    private long pendingBytes;
+    private final ProducerDemand demand = new ProducerDemand();
     private Subscription upstream;
-    /** Buffers requested from the producer and not received yet. */
-    private int outstanding;
     private boolean upstreamDone;
     private boolean finSent;
     private boolean sendStarted;
-    /** Whether data is pending while {@code sentOffset} has reached {@code sendLimit}. */
+    /** Whether data is pending while the send window is used up. */
     private boolean creditBlocked;
     /** {@link System#nanoTime()} when {@link #creditBlocked} became true. */
     private long creditBlockedSince;
@@ -81,13 +60,15 @@ final class StreamState implements MuxStream {
     private final Sinks.Empty<Void> opened = Sinks.empty();
     private final Sinks.Empty<Void> closedSink = Sinks.empty();
 
-    StreamState(Session session, int id, String name, boolean locallyOpened, long receiveWindow, long sendWindow) {
+    StreamState(MuxSession session, int id, String name, boolean locallyOpened, SessionBudget.Share share,
+                int receiveWindow, long sendWindow) {
         this.session = session;
         this.id = id;
         this.name = name;
         this.locallyOpened = locallyOpened;
-        this.receiveLimit = receiveWindow;
-        this.sendLimit = sendWindow;
+        this.share = share;
+        this.receiveWindow = new ReceiveWindow(receiveWindow);
+        this.sendWindow = new SendWindow(sendWindow);
     }
 
     @Override
@@ -106,17 +87,7 @@ final class StreamState implements MuxStream {
     }
 
     long buffered() {
-        return buffered;
-    }
-
-    /** The session reserved {@code bytes} of its buffer budget for this stream. */
-    void reserve(long bytes) {
-        reservation += bytes;
-    }
-
-    private void unreserve(long bytes) {
-        reservation -= bytes;
-        session.unreserve(bytes);
+        return share.held();
     }
 
     boolean isClosed() {
@@ -139,13 +110,13 @@ final class StreamState implements MuxStream {
             payload.release();
             return false;
         }
-        if (receivedOffset + length > receiveLimit) {
+        if (!receiveWindow.fits(length)) {
             payload.release();
             session.protocolError(ErrorCode.FLOW_CONTROL_ERROR, "stream " + id + " (" + name + ") overran its window: "
-                + (receivedOffset + length) + " > limit " + receiveLimit);
+                + (receiveWindow.received() + length) + " > limit " + receiveWindow.limit());
             return false;
         }
-        receivedOffset += length;
+        receiveWindow.onReceived(length);
         session.listener().onDataReceived(this, length);
         if (resetCause != null) {
             payload.release();
@@ -154,15 +125,13 @@ final class StreamState implements MuxStream {
         if (length > 0) {
             session.listener().onPayload(this, false, payload);
             received.add(payload);
-            buffered += length;
-            session.listener().onBufferedChanged(this, length);
-            session.addBuffered(length);
+            bufferedChanged(length);
         } else {
             payload.release();
         }
         finReceived = fin;
         if (fin) {
-            unreserve(reservation - buffered); // the peer sends no more: keep only what is buffered
+            share.finish();
         }
         drain();
         return true;
@@ -177,13 +146,8 @@ final class StreamState implements MuxStream {
             while (inboundDemand > 0 && !received.isEmpty()) {
                 ByteBuf buf = received.poll();
                 int length = buf.readableBytes();
-                buffered -= length;
-                session.addBuffered(-length);
-                if (finReceived) {
-                    unreserve(length);
-                }
-                consumedOffset += length;
-                session.listener().onBufferedChanged(this, -length);
+                bufferedChanged(-length);
+                receiveWindow.onConsumed(length);
                 if (inboundDemand != Long.MAX_VALUE) {
                     inboundDemand--;
                 }
@@ -205,15 +169,27 @@ final class StreamState implements MuxStream {
 
     /** Sends CREDIT once half a window has been consumed since the last one (yamux/Netty ratio). */
     private void maybeReturnCredit() {
-        if (finReceived) {
-            return;
+        if (!finReceived && receiveWindow.takeCreditDue()) {
+            session.writeCredit(id, receiveWindow.consumed(), receiveWindow.limit());
         }
-        int window = session.config().streamWindow();
-        if (consumedOffset - creditedConsumed >= window / 2) {
-            creditedConsumed = consumedOffset;
-            receiveLimit = consumedOffset + window;
-            session.writeCredit(id, consumedOffset, receiveLimit);
+    }
+
+    /**
+     * The one place buffered bytes change: {@code delta} bytes were buffered (+) or taken by the
+     * consumer (−); the session's budget and the listener follow.
+     */
+    private void bufferedChanged(int delta) {
+        if (delta > 0) {
+            share.buffer(delta);
+        } else {
+            share.take(-delta);
         }
+        session.listener().onBufferedChanged(this, delta);
+    }
+
+    /** The one place the send window changes: by {@code delta} bytes; the listener follows. */
+    private void sendWindowChanged(long delta) {
+        session.listener().onSendWindowChanged(this, delta);
     }
 
     @Override
@@ -307,6 +283,7 @@ final class StreamState implements MuxStream {
             public void onError(Throwable t) {
                 session.runOnLoop(() -> {
                     upstreamDone = true;
+                    demand.onDone();
                     reset(ErrorCode.LOCAL_IO_ERROR, "local socket of stream '" + name + "' failed: " + t.getMessage());
                 });
             }
@@ -315,7 +292,7 @@ final class StreamState implements MuxStream {
             public void onComplete() {
                 session.runOnLoop(() -> {
                     upstreamDone = true;
-                    outstanding = 0;
+                    demand.onDone();
                     session.wantsToWrite(StreamState.this);
                 });
             }
@@ -323,23 +300,21 @@ final class StreamState implements MuxStream {
     }
 
     private void onUpstreamData(ByteBuf buf) {
-        if (outstanding > 0) {
-            outstanding--;
-        }
         if (resetCause != null || !buf.isReadable()) {
+            demand.onReceived(0);
             buf.release();
             pullIfReady();
             return;
         }
+        demand.onReceived(buf.readableBytes());
         pending.add(buf);
-        pendingBytes += buf.readableBytes();
         noteIfCreditBlocked();
         session.wantsToWrite(this);
     }
 
     /** Starts the credit-blocked clock when data waits and the credit is used up; cheap otherwise. */
     private void noteIfCreditBlocked() {
-        if (!creditBlocked && sentOffset >= sendLimit && !pending.isEmpty()) {
+        if (!creditBlocked && sendWindow.available() <= 0 && !pending.isEmpty()) {
             creditBlocked = true;
             creditBlockedSince = System.nanoTime();
         }
@@ -353,15 +328,13 @@ final class StreamState implements MuxStream {
         }
     }
 
-    /**
-     * Requests more from the producer while the peer's credit covers more than what is already
-     * taken, keeping at most {@link #PREFETCH_BUFFERS} requested and {@link #PREFETCH_BYTES} held.
-     */
+    /** Requests more from the producer, as {@link ProducerDemand} allows, while the connection is writable. */
     void pullIfReady() {
-        if (upstream != null && !upstreamDone && resetCause == null && outstanding < PREFETCH_BUFFERS / 2
-            && pendingBytes < PREFETCH_BYTES && sentOffset + pendingBytes < sendLimit && session.isWritable()) {
-            int n = PREFETCH_BUFFERS - outstanding;
-            outstanding = PREFETCH_BUFFERS;
+        if (upstream == null || upstreamDone || resetCause != null || !session.isWritable()) {
+            return;
+        }
+        int n = demand.toRequest(sendWindow.available());
+        if (n > 0) {
             upstream.request(n);
         }
     }
@@ -371,7 +344,7 @@ final class StreamState implements MuxStream {
         if (resetCause != null || finSent) {
             return false;
         }
-        return pending.isEmpty() ? upstreamDone : sentOffset < sendLimit;
+        return pending.isEmpty() ? upstreamDone : sendWindow.available() > 0;
     }
 
     /**
@@ -380,17 +353,17 @@ final class StreamState implements MuxStream {
      */
     boolean writeSome(int maxFrame) {
         ByteBuf head = pending.peek();
-        if (head != null && sentOffset < sendLimit) {
-            int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendLimit - sentOffset));
+        if (head != null && sendWindow.available() > 0) {
+            int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendWindow.available()));
             ByteBuf chunk;
             if (length == head.readableBytes()) {
                 chunk = pending.poll();
             } else {
                 chunk = head.readRetainedSlice(length);
             }
-            sentOffset += length;
-            pendingBytes -= length;
-            session.listener().onSendWindowChanged(this, -length);
+            sendWindow.onSent(length);
+            demand.onSent(length);
+            sendWindowChanged(-length);
             boolean fin = pending.isEmpty() && upstreamDone;
             session.writeData(this, fin, chunk);
             if (fin) {
@@ -413,16 +386,11 @@ final class StreamState implements MuxStream {
         maybeClose();
     }
 
-    /** The peer granted credit. */
+    /** The peer granted credit; a CREDIT the protocol forbids throws {@code ProtocolException}. */
     void onCredit(long consumed, long limit) {
-        if (consumed > limit || consumed > sentOffset) {
-            session.protocolError(ErrorCode.PROTOCOL_ERROR, "CREDIT on stream " + id + " reports consumed offset "
-                + consumed + " beyond limit " + limit + " or sent offset " + sentOffset);
-            return;
-        }
-        if (limit > sendLimit) {
-            session.listener().onSendWindowChanged(this, limit - sendLimit);
-            sendLimit = limit;
+        long grown = sendWindow.onCredit(id, consumed, limit);
+        if (grown > 0) {
+            sendWindowChanged(grown);
             endCreditBlocked();
             if (!pending.isEmpty()) {
                 session.wantsToWrite(this);
@@ -462,7 +430,7 @@ final class StreamState implements MuxStream {
     public void reset(ErrorCode code, String message) {
         session.runOnLoop(() -> {
             if (resetCause == null && !closed) {
-                session.writeReset(this, code, sentOffset, message);
+                session.writeReset(this, code, sendWindow.sent(), message);
                 terminate(new StreamResetException(code.code(), message, false));
             }
         });
@@ -486,13 +454,12 @@ final class StreamState implements MuxStream {
         while ((buf = received.poll()) != null) {
             buf.release();
         }
-        session.addBuffered(-buffered);
-        buffered = 0;
-        unreserve(reservation);
+        share.release();
         while ((buf = pending.poll()) != null) {
             buf.release();
         }
-        pendingBytes = 0;
+        demand.onSent(demand.held());
+        demand.onDone();
         endCreditBlocked();
         if (upstream != null) {
             upstream.cancel();
@@ -510,11 +477,11 @@ final class StreamState implements MuxStream {
 
     /** Reports the buffered bytes and send window the stream gives up as it ends. */
     private void reportWindowsReleased() {
-        if (buffered > 0) {
-            session.listener().onBufferedChanged(this, -buffered);
+        if (share.held() > 0) {
+            session.listener().onBufferedChanged(this, -share.held());
         }
-        if (sendLimit > sentOffset) {
-            session.listener().onSendWindowChanged(this, sentOffset - sendLimit);
+        if (sendWindow.available() > 0) {
+            sendWindowChanged(-sendWindow.available());
         }
     }
 

@@ -1,5 +1,10 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -74,14 +79,14 @@ class SessionFuzzTest {
 
     /** The session under test, its recorded output, and the peer-facing side of the fuzz input. */
     private static final class Harness implements StreamAcceptor, ChunkedWire.Receiver {
-        final Session session;
+        final MuxSession session;
         final RecordingSink sink = new RecordingSink();
         final List<Consumer> consumers = new ArrayList<>();
         boolean closed;
         boolean goAwayReceived;
 
         Harness(boolean client, ManualEventExecutor loop) {
-            session = new Session(client, CONFIG, sink, loop, this, SessionListener.NONE);
+            session = new MuxSession(client, CONFIG, sink, loop, this, SessionListener.NONE);
             session.useClock(loop::now); // so that advancing the loop can reach the keepalive timeout
             session.onClose().subscribe(null, e -> closed = true, () -> closed = true);
             session.start();

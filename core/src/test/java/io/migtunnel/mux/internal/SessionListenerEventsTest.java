@@ -1,5 +1,8 @@
-package io.migtunnel.mux;
+package io.migtunnel.mux.internal;
 
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -26,8 +29,8 @@ class SessionListenerEventsTest {
     private final Recorder clientEvents = new Recorder();
     private final Recorder serverEvents = new Recorder();
     private final CompletableFuture<MuxStream> accepted = new CompletableFuture<>();
-    private Session client;
-    private Session server;
+    private MuxSession client;
+    private MuxSession server;
 
     @AfterEach
     void closeSessions() throws Exception {
@@ -42,9 +45,9 @@ class SessionListenerEventsTest {
         SessionConfig config = SessionConfig.defaults().withStreamWindow(WINDOW);
         LoopbackSink toServer = new LoopbackSink(loop);
         LoopbackSink toClient = new LoopbackSink(loop);
-        client = new Session(true, config, toServer, loop, stream -> stream.reset(
+        client = new MuxSession(true, config, toServer, loop, stream -> stream.reset(
             io.migtunnel.protocol.ErrorCode.REFUSED, "client accepts nothing"), clientEvents);
-        server = new Session(false, config, toClient, loop, stream -> {
+        server = new MuxSession(false, config, toClient, loop, stream -> {
             stream.accept();
             accepted.complete(stream); // nobody reads yet: no credit goes back
         }, serverEvents);

@@ -1,0 +1,616 @@
+package io.migtunnel.mux.internal;
+
+import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionClosedException;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
+import io.migtunnel.mux.StreamAcceptor;
+import io.migtunnel.protocol.CreditFrameCodec;
+import io.migtunnel.protocol.DataFrameCodec;
+import io.migtunnel.protocol.ErrorCode;
+import io.migtunnel.protocol.Frame;
+import io.migtunnel.protocol.FrameType;
+import io.migtunnel.protocol.GoAwayFrameCodec;
+import io.migtunnel.protocol.HelloFrameCodec;
+import io.migtunnel.protocol.Limits;
+import io.migtunnel.protocol.OpenFrameCodec;
+import io.migtunnel.protocol.OpenOkFrameCodec;
+import io.migtunnel.protocol.PingFrameCodec;
+import io.migtunnel.protocol.ProtocolException;
+import io.migtunnel.protocol.ResetFrameCodec;
+import io.migtunnel.protocol.StreamNames;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The {@link Session} of one tunnel connection, and the {@link FrameReceiver} its transport feeds: opens and accepts streams, moves DATA within
+ * per-stream credit, answers PING, enforces the protocol and tears everything down on failure.
+ *
+ * <p>NOT thread safe by design: all state is confined to one event loop ({@link #loop()}). The
+ * transport calls the {@code on…} methods from that loop; public API methods may be called from
+ * anywhere and hop onto it. The session is the connection's only writer, and writes DATA only
+ * while the connection is writable, round-robin across streams, one frame at a time.
+ */
+public final class MuxSession implements Session, FrameReceiver {
+    private final boolean client;
+    private final SessionConfig config;
+    private final FrameSink sink;
+    /** Encodes every frame written; bounds the replies queued for the peer. */
+    private final FrameWriter writer;
+    private final EventExecutor loop;
+    private final StreamAcceptor acceptor;
+    private final SessionListener listener;
+
+    private final IntObjectHashMap<StreamState> streams = new IntObjectHashMap<>();
+    /** Streams with something to write, served round-robin. */
+    private final ArrayDeque<StreamState> writeQueue = new ArrayDeque<>();
+    private HelloFrameCodec.PeerLimits peer;
+    private int nextLocalId;
+    /** The highest id the peer has opened (its ids have the other parity). */
+    private int lastPeerId;
+    private int peerOpenedActive;
+    /** The session buffer: bytes held and windows reserved, over all streams. */
+    private final SessionBudget budget;
+    private boolean writable = true;
+    private boolean flushScheduled;
+    private boolean writing;
+    private boolean goingAway;
+    private boolean closed;
+    private long lastReceivedNanos;
+    private java.util.function.LongSupplier clock = System::nanoTime;
+    private long pingsSent;
+    private ScheduledFuture<?> keepalive;
+    private ScheduledFuture<?> handshakeTimer;
+    /** Closes the session when a shutdown's drain has passed; cancelled when it closes sooner. */
+    private ScheduledFuture<?> drainTimer;
+    private final Sinks.Empty<Void> ready = Sinks.empty();
+    private final Sinks.Empty<Void> closedSink = Sinks.empty();
+
+    /**
+     * @param client   whether this side connected (opens odd stream ids) rather than listened
+     * @param sink     the connection; written only from {@code loop}
+     * @param loop     the event loop that owns this session
+     * @param acceptor decides on streams the peer opens
+     * @param listener observes the session (logging, metrics); {@link SessionListener#NONE} for none
+     */
+    public MuxSession(boolean client, SessionConfig config, FrameSink sink, EventExecutor loop, StreamAcceptor acceptor,
+                   SessionListener listener) {
+        this.client = client;
+        this.config = config;
+        this.sink = sink;
+        this.loop = loop;
+        this.acceptor = acceptor;
+        this.listener = listener;
+        this.nextLocalId = client ? 1 : 2;
+        this.budget = new SessionBudget(config.maxSessionBuffered(), config.streamWindow());
+        this.writer = new FrameWriter(sink, config.maxQueuedControlFrames(),
+            message -> fail(ErrorCode.EXCESSIVE_LOAD, message, true));
+    }
+
+    /**
+     * The clock of keepalive silence: {@link System#nanoTime()}, or in tests the clock of a loop
+     * whose time they move by hand, so that a timeout follows the loop's scheduled tasks.
+     */
+    void useClock(java.util.function.LongSupplier nanos) {
+        this.clock = nanos;
+    }
+
+    @Override
+    public EventExecutor loop() {
+        return loop;
+    }
+
+    @Override
+    public SessionConfig config() {
+        return config;
+    }
+
+    @Override
+    public Mono<Void> ready() {
+        return ready.asMono();
+    }
+
+    @Override
+    public Mono<Void> onClose() {
+        return closedSink.asMono();
+    }
+
+    @Override
+    public int activeStreams() {
+        return streams.size();
+    }
+
+    @Override
+    public long bufferedBytes() {
+        return budget.buffered();
+    }
+
+    @Override
+    public long outboundBufferedBytes() {
+        return sink.outboundBufferedBytes();
+    }
+
+    /** Receive budget the open streams have reserved (one window each until FIN). Read it on the loop. */
+    long reservedBytes() {
+        return budget.reserved();
+    }
+
+    // =====================================================================================
+    // Transport callbacks (on the loop)
+    // =====================================================================================
+
+    @Override
+    public void start() {
+        runOnLoop(() -> {
+            lastReceivedNanos = clock.getAsLong();
+            writer.hello(config);
+            flush();
+            handshakeTimer = loop.schedule(() -> {
+                if (peer == null) {
+                    fail(ErrorCode.PROTOCOL_ERROR, "no HELLO from the peer within " + config.handshakeTimeout(), true);
+                }
+            }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        });
+    }
+
+    @Override
+    public void onFrame(Frame frame) {
+        if (closed) {
+            frame.release();
+            return;
+        }
+        lastReceivedNanos = clock.getAsLong();
+        try {
+            if (peer == null && frame.type() != FrameType.HELLO) {
+                throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected HELLO first, got " + frame.type());
+            }
+            switch (frame.type()) {
+                case HELLO -> onHello(frame.payload());
+                case OPEN -> onOpen(frame.streamId(), OpenFrameCodec.name(frame.payload()));
+                case OPEN_OK -> onOpenOk(frame.streamId());
+                case DATA -> onData(frame);
+                case CREDIT -> onCredit(frame.streamId(), frame.payload());
+                case RESET -> onReset(frame.streamId(), frame.payload());
+                case PING -> writer.pong(PingFrameCodec.opaque(frame.payload()));
+                case PONG -> onPong(PingFrameCodec.opaque(frame.payload()));
+                case GOAWAY -> onGoAway(frame.payload());
+                default -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "unhandled " + frame.type());
+            }
+        } catch (ProtocolException e) {
+            protocolError(e.code(), e.getMessage());
+        } finally {
+            frame.release();
+        }
+        scheduleFlush();
+    }
+
+    @Override
+    public void onDecodeError(ProtocolException e) {
+        runOnLoop(() -> protocolError(e.code(), e.getMessage()));
+    }
+
+    @Override
+    public void onWritabilityChanged() {
+        writable = sink.isWritable();
+        if (writable) {
+            writePending();
+            for (StreamState s : streams.values()) {
+                s.pullIfReady();
+            }
+        }
+    }
+
+    @Override
+    public void onConnectionClosed(Throwable cause) {
+        runOnLoop(() -> {
+            if (!closed) {
+                String why = cause == null ? "connection closed by peer" : "connection failed: " + cause.getMessage();
+                terminateAll(new SessionClosedException(ErrorCode.INTERNAL_ERROR, why));
+            }
+        });
+    }
+
+    private void onHello(ByteBuf payload) {
+        if (peer != null) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "second HELLO");
+        }
+        peer = HelloFrameCodec.decode(payload);
+        handshakeTimer.cancel(false);
+        long interval = config.keepaliveInterval().toNanos();
+        keepalive = loop.scheduleAtFixedRate(this::keepaliveTick, interval, interval, TimeUnit.NANOSECONDS);
+        listener.onReady(this);
+        ready.tryEmitEmpty();
+    }
+
+    private void onOpen(int id, String name) {
+        boolean peerParity = (id % 2 == 1) != client;
+        if (!peerParity) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN with id " + id + " of this side's parity");
+        }
+        if (id <= lastPeerId) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "duplicate OPEN: id " + id + " not above " + lastPeerId);
+        }
+        lastPeerId = id;
+        String refusal = goingAway ? "session is going away"
+            : peerOpenedActive >= config.maxConcurrentStreams() ? "too many streams: limit " + config.maxConcurrentStreams()
+            : budget.hasRoom() ? null : budget.noRoomMessage();
+        SessionBudget.Share share = refusal == null ? budget.reserve() : budget.unreserved();
+        StreamState stream = newStream(id, name, false, share);
+        if (refusal != null) {
+            stream.reset(ErrorCode.REFUSED, refusal);
+            return;
+        }
+        listener.onStreamOpened(stream);
+        acceptor.onOpen(stream);
+    }
+
+    private StreamState newStream(int id, String name, boolean local, SessionBudget.Share share) {
+        StreamState s = new StreamState(this, id, name, local, share, config.streamWindow(), peer.streamWindow());
+        streams.put(id, s);
+        listener.onSendWindowChanged(s, peer.streamWindow());
+        if (!local) {
+            peerOpenedActive++;
+        }
+        return s;
+    }
+
+    private void onOpenOk(int id) {
+        StreamState s = streamFor(id, FrameType.OPEN_OK);
+        if (s != null) {
+            s.onOpenOk();
+        }
+    }
+
+    private void onData(Frame frame) {
+        StreamState s = streamFor(frame.streamId(), FrameType.DATA);
+        if (s != null) {
+            s.onData(frame.takePayload(), frame.fin());
+        }
+    }
+
+    private void onCredit(int id, ByteBuf payload) {
+        StreamState s = streamFor(id, FrameType.CREDIT);
+        if (s != null) {
+            s.onCredit(CreditFrameCodec.consumed(payload), CreditFrameCodec.limit(payload));
+        }
+    }
+
+    private void onReset(int id, ByteBuf payload) {
+        StreamState s = streamFor(id, FrameType.RESET);
+        if (s != null) {
+            s.onReset(ResetFrameCodec.code(payload), ResetFrameCodec.message(payload));
+        }
+    }
+
+    /**
+     * The open stream for a frame, or null when the stream is closed (frames in flight are
+     * legal and dropped). A frame for an id never opened is a protocol error.
+     */
+    private StreamState streamFor(int id, FrameType type) {
+        StreamState s = streams.get(id);
+        if (s != null) {
+            return s;
+        }
+        boolean ours = (id % 2 == 1) == client;
+        boolean idle = ours ? id >= nextLocalId : id > lastPeerId;
+        if (idle) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, type + " for stream " + id + " that was never opened");
+        }
+        return null;
+    }
+
+    private void onPong(long opaque) {
+        long rtt = System.nanoTime() - opaque;
+        if (rtt >= 0 && rtt < Duration.ofMinutes(10).toNanos()) {
+            listener.onRoundTrip(Duration.ofNanos(rtt));
+        }
+    }
+
+    private void onGoAway(ByteBuf payload) {
+        long code = GoAwayFrameCodec.code(payload);
+        String message = GoAwayFrameCodec.message(payload);
+        listener.onGoAwayReceived(code, message);
+        if (code == ErrorCode.NO_ERROR.code()) {
+            goingAway = true;
+            closeIfDrained();
+        } else {
+            ErrorCode known = ErrorCode.fromCode(code);
+            terminateAll(new SessionClosedException(known != null ? known : ErrorCode.INTERNAL_ERROR,
+                "peer sent GOAWAY " + ErrorCode.describe(code) + ": " + message));
+            writer.closeConnection();
+        }
+    }
+
+    private void keepaliveTick() {
+        if (closed) {
+            return;
+        }
+        long silent = clock.getAsLong() - lastReceivedNanos;
+        if (silent > config.keepaliveTimeout().toNanos()) {
+            fail(ErrorCode.KEEPALIVE_TIMEOUT, "no frame from the peer for " + Duration.ofNanos(silent).toMillis()
+                + " ms (keepalive timeout " + config.keepaliveTimeout() + ")", true);
+            return;
+        }
+        pingsSent++;
+        writer.ping(System.nanoTime());
+        flush();
+    }
+
+    // =====================================================================================
+    // API
+    // =====================================================================================
+
+    @Override
+    public Mono<MuxStream> open(String name) {
+        StreamNames.requireValid(name);
+        return ready().then(Mono.<MuxStream>create(sink -> runOnLoop(() -> {
+            if (closed || goingAway) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED, "session is " + (closed ? "closed" : "going away")));
+                return;
+            }
+            if (streams.size() - peerOpenedActive >= peer.maxConcurrentStreams()) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED,
+                    "peer allows " + peer.maxConcurrentStreams() + " concurrent streams"));
+                return;
+            }
+            SessionBudget.Share share = budget.reserve();
+            if (share == null) {
+                sink.error(new SessionClosedException(ErrorCode.REFUSED, budget.noRoomMessage()));
+                return;
+            }
+            int id = nextLocalId;
+            nextLocalId += 2;
+            StreamState s = newStream(id, name, true, share);
+            writer.open(id, name);
+            scheduleFlush();
+            listener.onStreamOpened(s);
+            sink.success(s);
+        })));
+    }
+
+    @Override
+    public Mono<Void> shutdown(Duration drain) {
+        return Mono.defer(() -> {
+            runOnLoop(() -> beginShutdown(drain));
+            return onClose().onErrorResume(e -> Mono.empty());
+        });
+    }
+
+    private void beginShutdown(Duration drain) {
+        if (closed) {
+            return;
+        }
+        if (!goingAway) {
+            goingAway = true;
+            writer.goAway(ErrorCode.NO_ERROR, lastPeerId, "shutting down");
+            flush();
+        }
+        if (drainTimer == null) {
+            drainTimer = loop.schedule(() -> {
+                for (StreamState s : new ArrayList<>(streams.values())) {
+                    s.reset(ErrorCode.CANCELLED, "shutdown drain of " + drain + " expired");
+                }
+                closeNow(null);
+            }, drain.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        closeIfDrained();
+    }
+
+    /**
+     * Refuses the whole session (an endpoint limit or policy, not a protocol error): sends
+     * GOAWAY {@code REFUSED} with {@code reason} after this side's HELLO, fails every stream, closes.
+     */
+    public void refuse(String reason) {
+        runOnLoop(() -> {
+            if (!closed) {
+                writer.goAway(ErrorCode.REFUSED, lastPeerId, reason);
+                terminateAll(new SessionClosedException(ErrorCode.REFUSED, reason));
+                writer.closeConnection();
+            }
+        });
+    }
+
+    @Override
+    public void close(String reason) {
+        runOnLoop(() -> {
+            if (!closed) {
+                terminateAll(new SessionClosedException(ErrorCode.CANCELLED, reason));
+                writer.closeConnection();
+            }
+        });
+    }
+
+    // =====================================================================================
+    // Used by StreamState (on the loop)
+    // =====================================================================================
+
+    void runOnLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    boolean isWritable() {
+        return writable && !closed;
+    }
+
+    void wantsToWrite(StreamState s) {
+        if (!s.queuedForWrite && !closed) {
+            s.queuedForWrite = true;
+            writeQueue.add(s);
+        }
+        if (writable) {
+            writePending();
+        }
+    }
+
+    /** Serves streams round-robin, one frame each per turn, while the connection is writable. */
+    private void writePending() {
+        if (writing) {
+            return; // re-entered from a producer that emitted synchronously: the outer loop serves it
+        }
+        writing = true;
+        try {
+            int maxFrame = peer.maxFramePayload();
+            StreamState s;
+            while (writable && !closed && (s = writeQueue.poll()) != null) {
+                s.queuedForWrite = false;
+                if (s.canWrite() && s.writeSome(maxFrame) && !s.queuedForWrite) {
+                    s.queuedForWrite = true;
+                    writeQueue.add(s);
+                }
+                writable = sink.isWritable();
+            }
+        } finally {
+            writing = false;
+        }
+        scheduleFlush();
+    }
+
+    void writeData(StreamState stream, boolean fin, ByteBuf payload) {
+        int length = payload == null ? 0 : payload.readableBytes();
+        if (length > 0) {
+            listener.onPayload(stream, true, payload); // before write(): the channel owns it after
+        }
+        writer.data(stream.id(), fin, payload);
+        listener.onDataSent(stream, length);
+    }
+
+    SessionListener listener() {
+        return listener;
+    }
+
+    /**
+     * Whether {@code length} more bytes of DATA for {@code s} fit in the session's buffer limit;
+     * if not, fails the session with {@code FLOW_CONTROL_ERROR} naming the limit.
+     */
+    boolean admitsData(StreamState s, int length) {
+        if (!budget.admits(length)) {
+            protocolError(ErrorCode.FLOW_CONTROL_ERROR, budget.exceededMessage(length, s));
+            return false;
+        }
+        return true;
+    }
+
+    void writeCredit(int id, long consumed, long limit) {
+        writer.credit(id, consumed, limit);
+        scheduleFlush();
+    }
+
+    void writeOpenOk(int id) {
+        writer.openOk(id);
+        scheduleFlush();
+    }
+
+    void writeReset(StreamState s, ErrorCode code, long finalOffset, String message) {
+        writer.reset(s.id(), code, finalOffset, message, !s.isLocallyOpened());
+        scheduleFlush();
+    }
+
+    void onStreamClosed(StreamState s, Throwable cause) {
+        if (streams.remove(s.id()) != null && !s.isLocallyOpened()) {
+            peerOpenedActive--;
+        }
+        if (s.queuedForWrite) {
+            writeQueue.remove(s);
+            s.queuedForWrite = false;
+        }
+        listener.onStreamClosed(s, cause);
+        closeIfDrained();
+    }
+
+    /** A protocol violation by the peer: GOAWAY with the code, fail every stream, close. */
+    void protocolError(ErrorCode code, String message) {
+        fail(code, message, true);
+    }
+
+    // =====================================================================================
+    // Internals
+    // =====================================================================================
+
+    private void fail(ErrorCode code, String message, boolean sendGoAway) {
+        if (closed) {
+            return;
+        }
+        listener.onProtocolError(code, message);
+        if (sendGoAway) {
+            writer.goAway(code, lastPeerId, message);
+        }
+        terminateAll(new SessionClosedException(code, message));
+        writer.closeConnection();
+    }
+
+    private void closeIfDrained() {
+        if (goingAway && streams.isEmpty() && !closed) {
+            closeNow(null);
+        }
+    }
+
+    private void closeNow(Throwable cause) {
+        if (!closed) {
+            terminateAll(cause);
+            writer.closeConnection();
+        }
+    }
+
+    private void terminateAll(Throwable cause) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        writer.stop();
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        if (drainTimer != null) {
+            drainTimer.cancel(false);
+        }
+        Throwable streamCause = cause != null ? cause
+            : new SessionClosedException(ErrorCode.CANCELLED, "session closed");
+        List<StreamState> open = new ArrayList<>(streams.values());
+        for (StreamState s : open) {
+            s.terminate(streamCause);
+        }
+        streams.clear();
+        writeQueue.clear();
+        ready.tryEmitError(streamCause);
+        listener.onClosed(this, cause);
+        if (cause == null) {
+            closedSink.tryEmitEmpty();
+        } else {
+            closedSink.tryEmitError(cause);
+        }
+    }
+
+    private void scheduleFlush() {
+        if (!flushScheduled && !closed) {
+            flushScheduled = true;
+            loop.execute(this::flush);
+        }
+    }
+
+    private void flush() {
+        flushScheduled = false;
+        writer.flush();
+    }
+
+    @Override
+    public String toString() {
+        return (client ? "client" : "server") + " session (" + streams.size() + " streams, " + pingsSent + " pings)";
+    }
+}
