@@ -59,6 +59,8 @@ public final class MuxSession implements Session, FrameReceiver {
     /** The highest id the peer has opened (its ids have the other parity). */
     private int lastPeerId;
     private int peerOpenedActive;
+    /** The last stream id of the peer's graceful GOAWAY; -1 before one. */
+    private long peerLastStreamId = -1;
     /** The session buffer: bytes held and windows reserved, over all streams. */
     private final SessionBudget budget;
     private boolean writable = true;
@@ -233,8 +235,7 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onOpen(int id, String name) {
-        boolean peerParity = (id % 2 == 1) != client;
-        if (!peerParity) {
+        if (isLocalId(id)) {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN with id " + id + " of this side's parity");
         }
         if (id <= lastPeerId) {
@@ -265,10 +266,18 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onOpenOk(int id) {
+        if (!isLocalId(id)) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN_OK for stream " + id + ", which the peer opened");
+        }
         StreamState s = streamFor(id, FrameType.OPEN_OK);
         if (s != null) {
             s.onOpenOk();
         }
+    }
+
+    /** Whether {@code id} has this side's parity: a stream this side opens. */
+    private boolean isLocalId(int id) {
+        return (id % 2 == 1) == client;
     }
 
     private void onData(Frame frame) {
@@ -288,7 +297,7 @@ public final class MuxSession implements Session, FrameReceiver {
     private void onReset(int id, ByteBuf payload) {
         StreamState s = streamFor(id, FrameType.RESET);
         if (s != null) {
-            s.onReset(ResetFrameCodec.code(payload), ResetFrameCodec.message(payload));
+            s.onReset(ResetFrameCodec.code(payload), ResetFrameCodec.finalOffset(payload), ResetFrameCodec.message(payload));
         }
     }
 
@@ -301,8 +310,7 @@ public final class MuxSession implements Session, FrameReceiver {
         if (s != null) {
             return s;
         }
-        boolean ours = (id % 2 == 1) == client;
-        boolean idle = ours ? id >= nextLocalId : id > lastPeerId;
+        boolean idle = isLocalId(id) ? id >= nextLocalId : id > lastPeerId;
         if (idle) {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, type + " for stream " + id + " that was never opened");
         }
@@ -321,6 +329,7 @@ public final class MuxSession implements Session, FrameReceiver {
         String message = GoAwayFrameCodec.message(payload);
         listener.onGoAwayReceived(code, message);
         if (code == ErrorCode.NO_ERROR.code()) {
+            refuseUnprocessed(GoAwayFrameCodec.lastStreamId(payload));
             goingAway = true;
             closeIfDrained();
         } else {
@@ -328,6 +337,28 @@ public final class MuxSession implements Session, FrameReceiver {
             terminateAll(new SessionClosedException(known != null ? known : ErrorCode.INTERNAL_ERROR,
                 "peer sent GOAWAY " + ErrorCode.describe(code) + ": " + message));
             writer.closeConnection();
+        }
+    }
+
+    /**
+     * The peer's graceful GOAWAY processed this side's streams up to {@code last}: the ones above
+     * it were never seen and fail with REFUSED, so they can be retried elsewhere.
+     */
+    private void refuseUnprocessed(long last) {
+        if (last != 0 && !isLocalId((int) last) || last >= nextLocalId) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "GOAWAY last stream id " + last
+                + (last >= nextLocalId ? " was never opened" : " is not of this side's parity"));
+        }
+        if (peerLastStreamId >= 0 && last > peerLastStreamId) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "GOAWAY last stream id " + last
+                + " above the " + peerLastStreamId + " of the peer's earlier GOAWAY");
+        }
+        peerLastStreamId = last;
+        for (StreamState s : new ArrayList<>(streams.values())) {
+            if (s.isLocallyOpened() && s.id() > last) {
+                s.terminate(new SessionClosedException(ErrorCode.REFUSED, "peer is going away: stream " + s.id()
+                    + " was not processed (last stream id " + last + ")"));
+            }
         }
     }
 

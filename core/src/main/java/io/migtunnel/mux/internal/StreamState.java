@@ -3,6 +3,7 @@ package io.migtunnel.mux.internal;
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
+import io.migtunnel.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -57,6 +58,7 @@ final class StreamState implements MuxStream {
     // ---- lifecycle ----
     private Throwable resetCause;
     private boolean closed;
+    private boolean openOkReceived;
     private final Sinks.Empty<Void> opened = Sinks.empty();
     private final Sinks.Empty<Void> closedSink = Sinks.empty();
 
@@ -413,6 +415,10 @@ final class StreamState implements MuxStream {
     }
 
     void onOpenOk() {
+        if (openOkReceived) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "second OPEN_OK for stream " + id);
+        }
+        openOkReceived = true;
         opened.tryEmitEmpty();
     }
 
@@ -436,8 +442,12 @@ final class StreamState implements MuxStream {
         });
     }
 
-    /** The peer reset this stream. */
-    void onReset(long code, String message) {
+    /** The peer reset this stream after sending {@code finalOffset} bytes on it. */
+    void onReset(long code, long finalOffset, String message) {
+        if (finalOffset != receiveWindow.received()) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "RESET on stream " + id + " says " + finalOffset
+                + " bytes were sent, " + receiveWindow.received() + " arrived");
+        }
         if (resetCause == null && !closed) {
             terminate(new StreamResetException(code, message, true));
         }
