@@ -136,7 +136,20 @@ final class StreamState implements MuxStream {
             share.finish();
         }
         drain();
+        compactLastBuffered();
         return true;
+    }
+
+    /** The payload just buffered stays for a while: it must not pin a whole read (see {@link PayloadCompaction}). */
+    private void compactLastBuffered() {
+        ByteBuf last = received.peekLast();
+        if (last != null) {
+            ByteBuf compacted = PayloadCompaction.compact(last);
+            if (compacted != last) {
+                received.pollLast();
+                received.add(compacted);
+            }
+        }
     }
 
     private void drain() {
