@@ -270,6 +270,7 @@ class SourceMigrationQemuTest {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         Duration bound = Duration.ofSeconds(5);
         AtomicLong pausedAt = new AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<String> hmpReply = new java.util.concurrent.atomic.AtomicReference<>();
         String write = "write -P 0x5a 0 24M";
         MigrationObserver stopTheDestination = new MigrationObserver() {
             @Override
@@ -279,8 +280,9 @@ class SourceMigrationQemuTest {
                     // The destination QEMU stops reading NBD; the tunnel (in this JVM) stays alive.
                     signal("STOP", rig.destination.pid());
                     // 24 MiB for the mirror to copy before it can complete: more than the tunnel buffers.
-                    rig.source.qmp().execute("human-monitor-command",
-                        Map.of("command-line", "qemu-io disk0 \"" + write + "\"")).block(Duration.ofSeconds(30));
+                    // Through the guest's device, whose block backend the mirror's filter now serves.
+                    hmpReply.set(String.valueOf(rig.source.qmp().execute("human-monitor-command",
+                        Map.of("command-line", "qemu-io -d vblk-disk0/virtio-backend \"" + write + "\"")).block(Duration.ofSeconds(30))));
                 }
             }
         };
@@ -293,6 +295,7 @@ class SourceMigrationQemuTest {
             signal("CONT", rig.destination.pid());
         }
         assertThat(e).as("the migration fails\n%s", rig.diagnostics()).isNotNull();
+        assertThat(hmpReply.get()).as("qemu-io's reply (empty when the write succeeded)").isIn("\"\"", "");
         Duration paused = Duration.ofNanos(System.nanoTime() - pausedAt.get());
         assertThat(e.step()).isEqualTo("complete the disk mirrors (VM paused)");
         assertThat(e.reason()).contains("within " + bound);
@@ -303,8 +306,10 @@ class SourceMigrationQemuTest {
         assertThat(nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
             .noneMatch(n -> n.startsWith("migtunnel-"));
         rig.source.quit();
-        // disk0 holds the test's own write; disk1 must be exactly as before. (TODO: compare disk0's
-        // content with the pristine image plus the same write; a file comparison differs in layout.)
+        // disk0 holds exactly the pristine image plus the test's own write; disk1 is as before.
+        Path expected = java.nio.file.Files.copy(rig.pristine.get("disk0"), dir.resolve("expected-disk0.qcow2"));
+        run("qemu-io", "-f", "qcow2", "-c", write, expected.toString());
+        assertThat(DiskImages.identical(rig.sourceImages.get("disk0"), expected)).as("disk0 = pristine + write").isTrue();
         assertThat(DiskImages.identical(rig.sourceImages.get("disk1"), rig.pristine.get("disk1"))).isTrue();
     }
 
