@@ -13,11 +13,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -34,6 +34,7 @@ public final class IncomingMigration {
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
     private static final Duration COMMAND = Duration.ofSeconds(30);
     private static final Duration SETTLE = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(200);
     /** Capabilities a source may ask for; anything else is refused. */
     private static final Set<String> CAPABILITIES = Set.of("events", "multifd", "postcopy-ram");
 
@@ -42,6 +43,10 @@ public final class IncomingMigration {
     private final QmpLocator locator;
     private final Set<Path> busy;
     private final Sinks.Many<byte[]> out = Sinks.many().unicast().onBackpressureBuffer();
+    /** Signals the destination QEMU's MIGRATION events (and its end), so that {@code finish} looks again at once. */
+    private final Wakeups wakeups = new Wakeups();
+    /** Waits for QEMU; nothing aborts them but their deadline (the stream's end is handled after the request). */
+    private final Poll poll = new Poll(wakeups, POLL, () -> { });
 
     private QmpClient qmp;
     private Path qmpSocket;
@@ -180,10 +185,10 @@ public final class IncomingMigration {
         call(qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", nbd.toString())))));
         nbdStarted = true;
         restrict(nbd);
-        Set<String> commands = commands();
+        QemuCommands commands = call(QemuCommands.query(qmp));
         int i = 0;
         for (BlockDevices.Disk d : disks.values()) {
-            if (commands.contains("block-export-add")) {
+            if (commands.exportsWithBlockExportAdd()) {
                 call(qmp.execute("block-export-add", Map.of("type", "nbd", "id", "migtunnel-export-" + i++,
                     "node-name", d.node(), "name", d.id(), "writable", true)));
             } else {
@@ -213,23 +218,19 @@ public final class IncomingMigration {
         if (!prepared) {
             throw new StepFailure("nothing to finish: no migration was prepared");
         }
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        String incoming = call(qmp.queryMigrate()).path("status").asText();
-        while (!incoming.equals("completed")) {
-            if (incoming.equals("failed") || System.nanoTime() > deadline) {
-                throw new StepFailure("the destination's incoming migration is '" + incoming + "', not completed");
+        Deadline deadline = Deadline.after(SETTLE);
+        AtomicReference<String> incoming = new AtomicReference<>("");
+        poll.until(deadline, () -> {
+            incoming.set(call(qmp.queryMigrate()).path("status").asText());
+            if (incoming.get().equals("failed")) {
+                throw new StepFailure(notCompleted(incoming.get()));
             }
-            pause();
-            incoming = call(qmp.queryMigrate()).path("status").asText();
-        }
-        String status = call(qmp.queryStatus());
-        while (status.equals("inmigrate")) {
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("the destination VM is still inmigrate " + SETTLE + " after the migration");
-            }
-            pause();
-            status = call(qmp.queryStatus());
-        }
+            return incoming.get().equals("completed") ? Boolean.TRUE : null;
+        }, () -> notCompleted(incoming.get()));
+        String status = poll.until(deadline, () -> {
+            String s = call(qmp.queryStatus());
+            return s.equals("inmigrate") ? null : s;
+        }, () -> "the destination VM is still inmigrate " + SETTLE + " after the migration");
         over = true;
         call(qmp.execute("nbd-server-stop"));
         nbdStarted = false;
@@ -242,6 +243,10 @@ public final class IncomingMigration {
         ObjectNode ok = JsonLines.object();
         ok.put("status", status);
         return ok;
+    }
+
+    private static String notCompleted(String incoming) {
+        return "the destination's incoming migration is '" + incoming + "', not completed";
     }
 
     private JsonNode abort(String reason) {
@@ -293,12 +298,16 @@ public final class IncomingMigration {
     }
 
     private void onDestinationEvent(QmpEvent e) {
+        if (e.name().equals("MIGRATION")) {
+            wakeups.signal();
+        }
         if (e.name().equals("MIGRATION") && e.data().path("status").asText().equals("failed") && !over) {
             fail("the destination QEMU reports the incoming migration failed");
         }
     }
 
     private void onDestinationGone() {
+        wakeups.signal();
         if (!over) {
             fail("the destination QEMU closed its QMP connection (did it exit?)");
         }
@@ -319,14 +328,6 @@ public final class IncomingMigration {
         routed.add(name);
     }
 
-    private Set<String> commands() {
-        Set<String> names = new HashSet<>();
-        for (JsonNode c : call(qmp.execute("query-commands"))) {
-            names.add(c.path("name").asText());
-        }
-        return names;
-    }
-
     private static void restrict(Path socket) {
         try {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
@@ -338,15 +339,6 @@ public final class IncomingMigration {
     private void send(JsonNode msg) {
         synchronized (out) {
             out.tryEmitNext(JsonLines.encode(msg));
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StepFailure("interrupted");
         }
     }
 
