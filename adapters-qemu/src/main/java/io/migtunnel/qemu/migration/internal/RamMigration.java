@@ -44,23 +44,21 @@ final class RamMigration {
         return caps;
     }
 
-    /** The parameters; the destination gets {@code multifd-channels} only. */
-    static Map<String, Object> parameters(MigrationOptions options, boolean source) {
+    /** The source's parameters; the destination gets {@code multifd-channels} only ({@link ControlMessage.Prepare.Parameters}). */
+    private static Map<String, Object> parameters(MigrationOptions options) {
         Map<String, Object> params = new LinkedHashMap<>();
         if (options.multifdChannels() > 0) {
             params.put("multifd-channels", options.multifdChannels());
         }
-        if (source) {
-            params.put("max-bandwidth", options.maxBandwidth() > 0 ? options.maxBandwidth()
-                : MigrationOptions.UNLIMITED_BANDWIDTH);
-        }
+        params.put("max-bandwidth", options.maxBandwidth() > 0 ? options.maxBandwidth()
+            : MigrationOptions.UNLIMITED_BANDWIDTH);
         return params;
     }
 
     /** Sets capabilities and parameters and runs {@code migrate} into {@code socket} (then postcopy, if asked). */
     void start(Path socket) {
         qemu.call(qemu.client().migrateSetCapabilities(capabilities(options, true)));
-        qemu.call(qemu.client().migrateSetParameters(parameters(options, true)));
+        qemu.call(qemu.client().migrateSetParameters(parameters(options)));
         started = true;
         qemu.call(qemu.client().execute("migrate", Map.of("uri", "unix:" + socket)));
         if (options.postcopy()) {

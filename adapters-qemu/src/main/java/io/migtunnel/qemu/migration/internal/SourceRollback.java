@@ -1,6 +1,5 @@
 package io.migtunnel.qemu.migration.internal;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migtunnel.transport.Tunnel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,18 +56,12 @@ final class SourceRollback {
             log.info("the tunnel was cut: the destination undoes its prepare when it sees the session end");
         } else if (control != null) {
             attempt(problems, "abort the destination", () -> Abortable.awaitAnyway("abort",
-                control.call(ControlNames.ABORT, abortArgs(reason), WAIT), WAIT.plusSeconds(1)));
+                control.call(new ControlMessage.Abort(reason != null ? reason : "the source rolled back", 0), WAIT), WAIT.plusSeconds(1)));
         }
         if (ram != null && ram.splitBetweenHosts()) {
             problems.add("postcopy had started: the VM's memory is split between both hosts and cannot be rolled back");
         }
         return String.join("; ", problems);
-    }
-
-    private static ObjectNode abortArgs(String reason) {
-        ObjectNode args = JsonLines.object();
-        args.put("reason", reason != null ? reason : "the source rolled back");
-        return args;
     }
 
     /**

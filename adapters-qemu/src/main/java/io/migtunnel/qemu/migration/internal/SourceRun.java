@@ -1,13 +1,14 @@
 package io.migtunnel.qemu.migration.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migtunnel.qemu.migration.MigrationException;
 import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.migration.MigrationOptions;
 import io.migtunnel.qemu.migration.MigrationStep;
 import io.migtunnel.qemu.migration.MigrationSummary;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Finish;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Finished;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Prepare;
 import io.migtunnel.qemu.qmp.QmpClient;
 import io.migtunnel.qemu.qmp.QmpEvent;
 import io.migtunnel.transport.Tunnel;
@@ -111,7 +112,7 @@ public final class SourceRun {
         Path migrationSocket = connectTunnel(disks);
 
         progress.step(MigrationStep.PREPARE);
-        abortable.await(label(), control.call(ControlNames.PREPARE, prepareRequest(), FINISH), FINISH.plusSeconds(5));
+        abortable.await(label(), control.call(prepareRequest(), FINISH), FINISH.plusSeconds(5));
 
         progress.step(MigrationStep.START_MIRRORS);
         mirrors.start(commands);
@@ -160,25 +161,19 @@ public final class SourceRun {
         return migrationSocket;
     }
 
-    private ObjectNode prepareRequest() {
-        ObjectNode req = JsonLines.object();
-        req.put("vm", vm);
-        ArrayNode disks = req.putArray("disks");
-        for (DiskMirrors.Mirror m : mirrors.all()) {
-            disks.addObject().put("id", m.disk().id()).put("size", m.disk().size()).put("stream", m.stream());
-        }
-        req.set("capabilities", JsonLines.tree(RamMigration.capabilities(options, false)));
-        req.set("parameters", JsonLines.tree(RamMigration.parameters(options, false)));
-        return req;
+    private Prepare prepareRequest() {
+        List<Prepare.Disk> disks = mirrors.all().stream()
+            .map(m -> new Prepare.Disk(m.disk().id(), m.disk().size(), m.stream())).toList();
+        int channels = options.multifdChannels();
+        return new Prepare(vm, disks, RamMigration.capabilities(options, false),
+            new Prepare.Parameters(channels > 0 ? channels : null), 0);
     }
 
     /** Asks the destination to finish; returns its VM's status, which must match the source's before. */
     private String finishDestination() {
-        ObjectNode finishArgs = JsonLines.object();
-        finishArgs.put("resume", wasRunning); // a VM paused on the source stays paused on the destination
-        JsonNode finish = abortable.await(label(), control.call(ControlNames.FINISH, finishArgs, FINISH),
-            FINISH.plusSeconds(5));
-        String destinationStatus = finish.path("status").asText("unknown");
+        // A VM paused on the source stays paused on the destination.
+        Finished finish = abortable.await(label(), control.call(new Finish(wasRunning, 0), FINISH), FINISH.plusSeconds(5));
+        String destinationStatus = finish.status() != null ? finish.status() : "unknown";
         String expected = wasRunning ? "running" : "paused";
         if (!destinationStatus.equals(expected)) {
             throw new StepFailure("the destination VM is '" + destinationStatus + "' after the migration, not " + expected);

@@ -62,7 +62,7 @@ class QemuCommandsQemuTest {
 
     /** {@code query-commands}'s list without {@code hidden}, as an older QEMU would answer. */
     private static ArrayNode without(JsonNode commands, String... hidden) {
-        ArrayNode kept = JsonLines.object().arrayNode();
+        ArrayNode kept = JsonLines.MAPPER.createArrayNode();
         commands.forEach(c -> {
             if (!Set.of(hidden).contains(c.path("name").asText())) {
                 kept.add(c);
