@@ -9,4 +9,7 @@ module io.migtunnel.qemu {
     exports io.migtunnel.qemu.nbd;
     exports io.migtunnel.qemu.qmp;
     exports io.migtunnel.qemu.vm;
+
+    // The control stream's records (ControlMessage), read and written by Jackson; not exported.
+    opens io.migtunnel.qemu.migration.internal to com.fasterxml.jackson.databind;
 }

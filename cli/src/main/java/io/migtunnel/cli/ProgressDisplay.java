@@ -2,6 +2,7 @@ package io.migtunnel.cli;
 
 import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.migration.MigrationProgress;
+import io.migtunnel.qemu.migration.MigrationStep;
 import java.io.PrintStream;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
@@ -23,7 +24,7 @@ final class ProgressDisplay implements MigrationObserver {
     private final boolean terminal;
     private int drawnLines;
     private long lastDraw;
-    private String drawnStep = "";
+    private MigrationStep drawnStep;
 
     ProgressDisplay(PrintStream out, boolean terminal) {
         this.out = out;
@@ -36,16 +37,16 @@ final class ProgressDisplay implements MigrationObserver {
     }
 
     @Override
-    public synchronized void onStep(String name) {
+    public synchronized void onStep(MigrationStep step) {
         if (!terminal) {
-            line("step: " + name);
+            line("step: " + step.label());
         }
     }
 
     @Override
     public synchronized void onProgress(MigrationProgress p) {
         long now = System.nanoTime();
-        boolean newStep = terminal && !p.step().equals(drawnStep); // a new step is always drawn
+        boolean newStep = terminal && p.step() != drawnStep; // a new step is always drawn
         if (!newStep && now - lastDraw < (terminal ? TERMINAL_REDRAW_NANOS : LINE_INTERVAL_NANOS)) {
             return;
         }
@@ -68,7 +69,7 @@ final class ProgressDisplay implements MigrationObserver {
 
     static List<String> render(MigrationProgress p) {
         List<String> lines = new ArrayList<>();
-        lines.add(String.format(Locale.ROOT, "%-40s %6.1f s", p.step(), p.elapsed().toMillis() / 1000.0));
+        lines.add(String.format(Locale.ROOT, "%-40s %6.1f s", p.step().label(), p.elapsed().toMillis() / 1000.0));
         for (MigrationProgress.Disk d : p.disks()) {
             lines.add(String.format(Locale.ROOT, "disk %-14s %s %10s / %-10s %s", d.id(), bar(d.copied(), d.total()),
                 ByteUnits.bytes(d.copied()), ByteUnits.bytes(d.total()), d.ready() ? "in sync" : "copying"));
@@ -83,7 +84,7 @@ final class ProgressDisplay implements MigrationObserver {
     }
 
     static String compact(MigrationProgress p) {
-        StringBuilder sb = new StringBuilder(p.step());
+        StringBuilder sb = new StringBuilder(p.step().label());
         for (MigrationProgress.Disk d : p.disks()) {
             sb.append(String.format(Locale.ROOT, "; disk %s %s/%s%s", d.id(), ByteUnits.bytes(d.copied()),
                 ByteUnits.bytes(d.total()), d.ready() ? " in sync" : ""));

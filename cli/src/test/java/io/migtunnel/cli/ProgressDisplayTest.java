@@ -3,6 +3,7 @@ package io.migtunnel.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.qemu.migration.MigrationProgress;
+import io.migtunnel.qemu.migration.MigrationStep;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** Bars on a terminal, redrawn in place; timestamped lines otherwise. */
 class ProgressDisplayTest {
-    private static final MigrationProgress HALF = new MigrationProgress("mirror the disks", Duration.ofMillis(1500),
+    private static final MigrationProgress HALF = new MigrationProgress(MigrationStep.MIRROR, Duration.ofMillis(1500),
         List.of(new MigrationProgress.Disk("disk0", 512L << 20, 1L << 30, false),
             new MigrationProgress.Disk("disk1", 1L << 30, 1L << 30, true)),
         new MigrationProgress.Ram("active", 100L << 20, 300L << 20, 400L << 20, 8L << 20, 120, 900.0));
@@ -46,7 +47,7 @@ class ProgressDisplayTest {
         d.onProgress(HALF);
         d.onProgress(HALF); // same step, within 200 ms: not drawn again
         int once = bytes.size();
-        d.onProgress(new MigrationProgress("switch over", Duration.ofMillis(1600), HALF.disks(), HALF.ram()));
+        d.onProgress(new MigrationProgress(MigrationStep.SWITCH_OVER, Duration.ofMillis(1600), HALF.disks(), HALF.ram()));
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out.substring(0, once)).containsOnlyOnce("mirror the disks");
         assertThat(out.substring(once)).startsWith("\033[4F").contains("switch over");
@@ -56,7 +57,7 @@ class ProgressDisplayTest {
     void withoutATerminalEachStepIsATimestampedLine() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ProgressDisplay d = new ProgressDisplay(new PrintStream(bytes, true, StandardCharsets.UTF_8), false);
-        d.onStep("switch over");
+        d.onStep(MigrationStep.SWITCH_OVER);
         d.onProgress(HALF);
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out).containsPattern("(?m)^\\d\\d:\\d\\d:\\d\\d step: switch over$");

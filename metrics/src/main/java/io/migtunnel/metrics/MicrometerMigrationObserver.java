@@ -4,6 +4,7 @@ import io.migtunnel.metrics.MigrationMeters.Tags;
 import io.migtunnel.qemu.migration.MigrationException;
 import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.migration.MigrationProgress;
+import io.migtunnel.qemu.migration.MigrationStep;
 import io.migtunnel.qemu.migration.MigrationSummary;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -34,14 +35,13 @@ import java.util.function.ToDoubleFunction;
 public final class MicrometerMigrationObserver implements MigrationObserver {
     /** Distinct disk ids tagged by id in one migration; further disks share the tag {@value Tags#OTHER}. */
     public static final int MAX_DISKS = 32;
-    private static final String DONE = "done";
     private static final double BYTES_PER_MEGABIT = 1e6 / 8;
 
     private final MeterRegistry registry;
     private final Timer downtime;
     private final Map<String, DiskGauges> disks = new ConcurrentHashMap<>();
     private volatile boolean active;
-    private volatile String step;
+    private volatile MigrationStep step;
     private volatile MigrationProgress.Ram ram;
     private long startedNanos;
 
@@ -52,10 +52,10 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
             throw new IllegalStateException("a MicrometerMigrationObserver already records into this registry: share it");
         }
         gauge(MigrationMeters.ACTIVE, o -> o.active ? 1 : 0);
-        for (String s : Tags.STEPS) {
-            stepGauge(s);
+        for (MigrationStep s : MigrationStep.values()) {
+            stepGauge(s.label(), s);
         }
-        stepGauge(Tags.OTHER);
+        stepGauge(Tags.OTHER, null); // no step is "other" any more; the series stays, at 0
         ramGauge(MigrationMeters.RAM_TRANSFERRED, MigrationProgress.Ram::transferred);
         ramGauge(MigrationMeters.RAM_REMAINING, MigrationProgress.Ram::remaining);
         ramGauge(MigrationMeters.RAM_TOTAL, MigrationProgress.Ram::total);
@@ -75,10 +75,11 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
             .register(registry);
     }
 
-    private void stepGauge(String value) {
-        Gauge.builder(MigrationMeters.STEP.meterName(), this, o -> o.active && value.equals(o.step) ? 1 : 0)
+    /** The gauge of {@code step}'s {@code tag}, 1 while the migration is at that step ({@code null}: never). */
+    private void stepGauge(String tag, MigrationStep step) {
+        Gauge.builder(MigrationMeters.STEP.meterName(), this, o -> o.active && step != null && step == o.step ? 1 : 0)
             .description(MigrationMeters.STEP.description())
-            .tag(Tags.STEP, value)
+            .tag(Tags.STEP, tag)
             .strongReference(true)
             .register(registry);
     }
@@ -96,15 +97,15 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
     }
 
     @Override
-    public void onStep(String name) {
+    public void onStep(MigrationStep name) {
         begin();
-        step = stepTag(name);
+        step = name;
     }
 
     @Override
     public void onProgress(MigrationProgress progress) {
         begin();
-        step = stepTag(progress.step());
+        step = progress.step();
         ram = progress.ram();
         updateDisks(progress.disks());
     }
@@ -113,8 +114,8 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
     public void onCompleted(MigrationSummary summary) {
         downtime.record(summary.downtimeMs(), TimeUnit.MILLISECONDS);
         duration(Tags.COMPLETED).record(summary.elapsed());
-        String last = step;
-        migrations(Tags.COMPLETED, last != null ? last : DONE).increment();
+        MigrationStep last = step;
+        migrations(Tags.COMPLETED, (last != null ? last : MigrationStep.DONE).label()).increment();
         end();
     }
 
@@ -122,7 +123,7 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
     public void onFailed(MigrationException failure) {
         long elapsed = active ? registry.config().clock().monotonicTime() - startedNanos : 0;
         duration(Tags.FAILED).record(Duration.ofNanos(elapsed));
-        String failedStep = stepTag(failure.step());
+        String failedStep = failure.step().label();
         migrations(Tags.FAILED, failedStep).increment();
         if (!failure.rollbackProblems().isEmpty()) {
             Counter.builder(MigrationMeters.ROLLBACK_INCOMPLETE.meterName())
@@ -175,10 +176,5 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
             .tag(Tags.OUTCOME, outcome)
             .tag(Tags.STEP, stepTag)
             .register(registry);
-    }
-
-    /** The step's tag value: itself when it is one of {@link Tags#STEPS}, else {@value Tags#OTHER}. */
-    static String stepTag(String step) {
-        return Tags.STEPS.contains(step) ? step : Tags.OTHER;
     }
 }

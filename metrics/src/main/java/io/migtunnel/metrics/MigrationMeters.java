@@ -1,6 +1,8 @@
 package io.migtunnel.metrics;
 
 import io.micrometer.core.instrument.Meter;
+import io.migtunnel.qemu.migration.MigrationStep;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -64,30 +66,18 @@ public enum MigrationMeters implements MeterSpec.Entry {
 
         public static final String COMPLETED = "completed";
         public static final String FAILED = "failed";
-        /** A step not in {@link #STEPS}, or a disk beyond {@link MicrometerMigrationObserver#MAX_DISKS}. */
+        /**
+         * A disk beyond {@link MicrometerMigrationObserver#MAX_DISKS}. Its {@code step} series, kept
+         * so that scrapes keep their series, reads 0: every step is a {@link MigrationStep}.
+         */
         public static final String OTHER = "_other";
 
         /**
-         * The steps of a source migration, in order, as {@code io.migtunnel.qemu.migration} names them
-         * ({@code MigrationObserver.onStep}, {@code MigrationException.step()}): the values of the
-         * {@code step} tag besides {@link #OTHER}. A completed migration ends at {@code done}; a
-         * failed one is counted at the step that failed, not at {@code roll back}.
+         * The values of the {@code step} tag besides {@link #OTHER}: the {@link MigrationStep#label()
+         * labels} of every {@link MigrationStep}, in order. A completed migration ends at {@code done};
+         * a failed one is counted at the step that failed, not at {@code roll back}.
          */
-        public static final List<String> STEPS = List.of(
-            "connect to the source QMP socket",
-            "inspect the source VM",
-            "connect the tunnel",
-            "prepare the destination",
-            "start the disk mirrors",
-            "mirror the disks",
-            "start the migration",
-            "migrate RAM and device state",
-            "complete the disk mirrors (VM paused)",
-            "switch over",
-            "remove the NBD nodes",
-            "finish on the destination",
-            "done",
-            "roll back");
+        public static final List<String> STEPS = Arrays.stream(MigrationStep.values()).map(MigrationStep::label).toList();
 
         private Tags() {
         }

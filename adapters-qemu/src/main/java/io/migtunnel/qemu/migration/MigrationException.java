@@ -7,20 +7,20 @@ package io.migtunnel.qemu.migration;
  * is empty when all of that succeeded.
  */
 public final class MigrationException extends RuntimeException {
-    private final String step;
+    private final MigrationStep step;
     private final String reason;
     private final String rollbackProblems;
 
-    public MigrationException(String step, String reason, String rollbackProblems) {
-        super("migration failed at step '" + step + "': " + reason
+    public MigrationException(MigrationStep step, String reason, String rollbackProblems) {
+        super("migration failed at step '" + step.label() + "': " + reason
             + (rollbackProblems.isEmpty() ? "" : "; rollback: " + rollbackProblems));
         this.step = step;
         this.reason = reason;
         this.rollbackProblems = rollbackProblems;
     }
 
-    /** The step that failed, e.g. {@code prepare the destination}. */
-    public String step() {
+    /** The step that failed, e.g. {@link MigrationStep#PREPARE}. */
+    public MigrationStep step() {
         return step;
     }
 

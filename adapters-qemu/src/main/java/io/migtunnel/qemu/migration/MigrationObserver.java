@@ -7,8 +7,8 @@ package io.migtunnel.qemu.migration;
 public interface MigrationObserver {
     MigrationObserver NONE = new MigrationObserver() { };
 
-    /** A step begins, e.g. {@code mirror the disks}. */
-    default void onStep(String step) {
+    /** A step begins, e.g. {@link MigrationStep#MIRROR}. */
+    default void onStep(MigrationStep step) {
     }
 
     /** A fresh reading of QEMU's block jobs and migration statistics (a few times a second). */
@@ -27,7 +27,7 @@ public interface MigrationObserver {
     static MigrationObserver all(MigrationObserver... observers) {
         return new MigrationObserver() {
             @Override
-            public void onStep(String step) {
+            public void onStep(MigrationStep step) {
                 for (MigrationObserver o : observers) {
                     o.onStep(step);
                 }

@@ -2,6 +2,7 @@ package io.migtunnel.qemu.migration;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * One reading of a migration's progress.
@@ -11,9 +12,10 @@ import java.util.List;
  * @param disks one entry per mirrored disk (empty before the mirrors start)
  * @param ram RAM and device state; null before the migration of RAM starts
  */
-public record MigrationProgress(String step, Duration elapsed, List<Disk> disks, Ram ram) {
+public record MigrationProgress(MigrationStep step, Duration elapsed, List<Disk> disks, Ram ram) {
 
     public MigrationProgress {
+        Objects.requireNonNull(step, "step");
         disks = List.copyOf(disks);
     }
 

@@ -73,13 +73,13 @@ class SourceMigrationQemuTest {
         List<String> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
         var watch = rig.source.qmp().events().filter(e -> e.name().equals("MIGRATION"))
             .subscribe(e -> statuses.add(e.data().path("status").asText()));
-        List<String> steps = new ArrayList<>();
+        List<MigrationStep> steps = new ArrayList<>();
         List<MigrationProgress> progress = new ArrayList<>();
         MigrationSummary summary;
         try {
             summary = rig.migration().options(options).observer(new MigrationObserver() {
                 @Override
-                public void onStep(String step) {
+                public void onStep(MigrationStep step) {
                     steps.add(step);
                 }
 
@@ -110,7 +110,7 @@ class SourceMigrationQemuTest {
             .noneMatch(n -> n.startsWith("migtunnel-"));
         assertThat(rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)))
             .as("NBD exports left on the destination").isEmpty();
-        assertThat(steps).contains("mirror the disks", "switch over", "finish on the destination");
+        assertThat(steps).contains(MigrationStep.MIRROR, MigrationStep.SWITCH_OVER, MigrationStep.FINISH);
         assertThat(progress).anySatisfy(p -> assertThat(p.ram()).isNotNull());
         String blob = DiskImages.sha256(rig.blob);
         assertThat(rig.ramDigest(rig.destination)).as("guest RAM on the destination").isEqualTo(blob);
@@ -203,7 +203,7 @@ class SourceMigrationQemuTest {
     void aDiskOfAnotherSizeIsRefusedBeforeAnythingIsCopied() throws Exception {
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE + MigrationRig.MiB));
         MigrationException e = failure(rig.migration());
-        assertThat(e.step()).isEqualTo("prepare the destination");
+        assertThat(e.step()).isEqualTo(MigrationStep.PREPARE);
         assertThat(e.reason()).contains("disk 'disk1' is " + (SIZE + MigrationRig.MiB) + " bytes on the destination but "
             + SIZE + " on the source");
         assertThat(e.rollbackProblems()).isEmpty();
@@ -230,7 +230,7 @@ class SourceMigrationQemuTest {
         MigrationException e = failure(m);
         assertThat(killed).as("killed mid-mirror").isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - killedAt.get())).isLessThan(Duration.ofSeconds(20));
-        assertThat(e.step()).isEqualTo("mirror the disks");
+        assertThat(e.step()).isEqualTo(MigrationStep.MIRROR);
         assertUntouched();
     }
 
@@ -240,7 +240,7 @@ class SourceMigrationQemuTest {
         AtomicBoolean dropped = new AtomicBoolean();
         MigrationException e = failure(slowMirrors().observer(midMirror(dropped, rig.tunnel::dispose)));
         assertThat(dropped).isTrue();
-        assertThat(e.step()).isEqualTo("mirror the disks");
+        assertThat(e.step()).isEqualTo(MigrationStep.MIRROR);
         assertThat(rig.destination.status()).isEqualTo("inmigrate");
         // The destination undoes prepare on its own once the session is gone.
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -274,8 +274,8 @@ class SourceMigrationQemuTest {
         String write = "write -P 0x5a 0 24M";
         MigrationObserver stopTheDestination = new MigrationObserver() {
             @Override
-            public void onStep(String step) {
-                if (step.equals("complete the disk mirrors (VM paused)")) {
+            public void onStep(MigrationStep step) {
+                if (step == MigrationStep.COMPLETE_MIRRORS) {
                     pausedAt.set(System.nanoTime());
                     // The destination QEMU stops reading NBD; the tunnel (in this JVM) stays alive.
                     signal("STOP", rig.destination.pid());
@@ -297,7 +297,7 @@ class SourceMigrationQemuTest {
         assertThat(e).as("the migration fails\n%s", rig.diagnostics()).isNotNull();
         assertThat(hmpReply.get()).as("qemu-io's reply (empty when the write succeeded)").isIn("\"\"", "");
         Duration paused = Duration.ofNanos(System.nanoTime() - pausedAt.get());
-        assertThat(e.step()).isEqualTo("complete the disk mirrors (VM paused)");
+        assertThat(e.step()).isEqualTo(MigrationStep.COMPLETE_MIRRORS);
         assertThat(e.reason()).contains("within " + bound);
         assertThat(paused).as("failed and rolled back within the bound and the rollback's own")
             .isLessThan(bound.plusSeconds(20));

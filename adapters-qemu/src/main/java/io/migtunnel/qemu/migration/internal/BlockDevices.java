@@ -41,6 +41,34 @@ final class BlockDevices {
         return disks;
     }
 
+    /**
+     * The disks to migrate: those named in {@code wanted} (by id or node name), or every writable
+     * one when it is empty. Throws {@link StepFailure} for a name that is missing or read-only.
+     */
+    static List<Disk> select(List<Disk> all, List<String> wanted) {
+        List<Disk> chosen = new ArrayList<>();
+        if (wanted.isEmpty()) {
+            for (Disk d : all) {
+                if (!d.readOnly()) {
+                    chosen.add(d);
+                }
+            }
+            return chosen;
+        }
+        for (String want : wanted) {
+            Disk match = all.stream()
+                .filter(d -> d.id().equals(want) || d.node().equals(want))
+                .findFirst()
+                .orElseThrow(() -> new StepFailure("the source VM has no disk '" + want + "' (it has: "
+                    + String.join(", ", ids(all)) + ")"));
+            if (match.readOnly()) {
+                throw new StepFailure("disk '" + want + "' is read-only on the source");
+            }
+            chosen.add(match);
+        }
+        return chosen;
+    }
+
     static List<String> ids(List<Disk> disks) {
         return disks.stream().map(Disk::id).toList();
     }

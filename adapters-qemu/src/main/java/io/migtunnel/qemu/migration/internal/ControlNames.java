@@ -2,18 +2,12 @@ package io.migtunnel.qemu.migration.internal;
 
 import io.migtunnel.protocol.StreamNames;
 
-/** Stream names and messages of the migration control protocol (docs/PROTOCOL.md, "Control stream"). */
+/** Stream names of the migration (docs/PROTOCOL.md, "Control stream"); its messages are {@link ControlMessage}s. */
 public final class ControlNames {
     /** The stream a source opens first to prepare, finish or abort the destination. */
     public static final String CONTROL = "control";
     /** The QEMU migration stream (several connections with multifd). */
     public static final String MIGRATION = "migration";
-
-    static final String PREPARE = "prepare";
-    static final String FINISH = "finish";
-    static final String ABORT = "abort";
-    /** Destination → source: the migration cannot succeed any more. */
-    static final String FAILED = "failed";
 
     private ControlNames() {
     }

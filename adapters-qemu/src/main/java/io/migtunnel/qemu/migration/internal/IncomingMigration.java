@@ -1,9 +1,17 @@
 package io.migtunnel.qemu.migration.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.qemu.migration.QmpLocator;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Abort;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Aborted;
+import io.migtunnel.qemu.migration.internal.ControlMessage.ErrorReply;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Failed;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Finish;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Finished;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Prepare;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Prepared;
+import io.migtunnel.qemu.migration.internal.ControlMessage.Request;
 import io.migtunnel.qemu.qmp.QmpClient;
 import io.migtunnel.qemu.qmp.QmpEvent;
 import io.migtunnel.transport.SessionRoutes;
@@ -13,11 +21,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -34,6 +42,7 @@ public final class IncomingMigration {
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
     private static final Duration COMMAND = Duration.ofSeconds(30);
     private static final Duration SETTLE = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(200);
     /** Capabilities a source may ask for; anything else is refused. */
     private static final Set<String> CAPABILITIES = Set.of("events", "multifd", "postcopy-ram");
 
@@ -42,6 +51,10 @@ public final class IncomingMigration {
     private final QmpLocator locator;
     private final Set<Path> busy;
     private final Sinks.Many<byte[]> out = Sinks.many().unicast().onBackpressureBuffer();
+    /** Signals the destination QEMU's MIGRATION events (and its end), so that {@code finish} looks again at once. */
+    private final Wakeups wakeups = new Wakeups();
+    /** Waits for QEMU; nothing aborts them but their deadline (the stream's end is handled after the request). */
+    private final Poll poll = new Poll(wakeups, POLL, () -> { });
 
     private QmpClient qmp;
     private Path qmpSocket;
@@ -72,30 +85,34 @@ public final class IncomingMigration {
                 () -> m.endWithoutFinish("the source closed the control stream"));
     }
 
-    private void onRequest(JsonNode req) {
-        ObjectNode reply = JsonLines.object();
-        reply.put("id", req.path("id").asLong());
-        String op = req.path("op").asText();
+    private void onRequest(JsonNode line) {
+        long id = line.path("id").asLong();
+        String op = line.path("op").asText();
+        ControlMessage reply;
         try {
-            JsonNode ok = switch (op) {
-                case ControlNames.PREPARE -> prepareOnce(req);
-                case ControlNames.FINISH -> finish(req.path("resume").asBoolean(true));
-                case ControlNames.ABORT -> abort(req.path("reason").asText("the source aborted"));
-                default -> throw new StepFailure("unknown control operation '" + op + "'");
-            };
-            reply.set("ok", ok);
+            reply = ControlCodec.ok(id, answer(ControlCodec.request(line)));
         } catch (RuntimeException e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
             log.warn("control '{}' for {} failed: {}", op, qmpSocket != null ? qmpSocket : "(no VM yet)", why);
-            reply.put("error", why);
+            reply = new ErrorReply(id, why);
         }
         send(reply);
+    }
+
+    private Object answer(Request<?> request) {
+        if (request instanceof Prepare p) {
+            return prepareOnce(p);
+        }
+        if (request instanceof Finish f) {
+            return finish(f.resume());
+        }
+        return abort(((Abort) request).reason());
     }
 
     // ---- prepare ----
 
     /** A control stream prepares once: a second prepare is refused and leaves the first alone. */
-    private JsonNode prepareOnce(JsonNode req) {
+    private Prepared prepareOnce(Prepare req) {
         if (prepareAttempted) {
             throw new StepFailure("this control stream has already prepared a migration");
         }
@@ -108,8 +125,8 @@ public final class IncomingMigration {
         }
     }
 
-    private JsonNode prepare(JsonNode req) {
-        String vm = req.path("vm").asText(null);
+    private Prepared prepare(Prepare req) {
+        String vm = req.vm();
         Path socket = locator.locate(vm);
         synchronized (busy) {
             if (!busy.add(socket)) {
@@ -132,11 +149,9 @@ public final class IncomingMigration {
         Map<String, BlockDevices.Disk> disks = new LinkedHashMap<>();
         List<BlockDevices.Disk> present = BlockDevices.list(call(qmp.queryBlock()));
         List<String> problems = new ArrayList<>();
-        List<JsonNode> wanted = new ArrayList<>();
-        req.path("disks").forEach(wanted::add);
-        for (JsonNode w : wanted) {
-            String id = w.path("id").asText();
-            long size = w.path("size").asLong();
+        for (Prepare.Disk w : req.disks()) {
+            String id = w.id();
+            long size = w.size();
             BlockDevices.Disk d = present.stream().filter(p -> p.id().equals(id)).findFirst().orElse(null);
             if (d == null) {
                 problems.add("disk '" + id + "' does not exist (the destination has: "
@@ -147,26 +162,26 @@ public final class IncomingMigration {
             } else if (d.readOnly()) {
                 problems.add("disk '" + id + "' is read-only on the destination");
             } else {
-                disks.put(w.path("stream").asText(), d);
+                disks.put(w.stream(), d);
             }
         }
         if (!problems.isEmpty()) {
             throw new StepFailure("refused before copying anything: " + String.join("; ", problems));
         }
         Map<String, Boolean> caps = new LinkedHashMap<>();
-        req.path("capabilities").fields().forEachRemaining(e -> {
-            if (!CAPABILITIES.contains(e.getKey())) {
-                throw new StepFailure("capability '" + e.getKey() + "' is not allowed");
+        req.capabilities().forEach((name, on) -> {
+            if (!CAPABILITIES.contains(name)) {
+                throw new StepFailure("capability '" + name + "' is not allowed");
             }
-            caps.put(e.getKey(), e.getValue().asBoolean());
+            caps.put(name, Boolean.TRUE.equals(on));
         });
         Map<String, Object> params = new LinkedHashMap<>();
-        JsonNode channels = req.path("parameters").path("multifd-channels");
-        if (!channels.isMissingNode()) {
-            if (!channels.canConvertToInt() || channels.asInt() < 1 || channels.asInt() > 255) {
+        Integer channels = req.parameters().multifdChannels();
+        if (channels != null) {
+            if (channels < 1 || channels > 255) {
                 throw new StepFailure("multifd-channels must be 1 to 255, got " + channels);
             }
-            params.put("multifd-channels", channels.asInt());
+            params.put("multifd-channels", channels);
         }
 
         try {
@@ -180,10 +195,10 @@ public final class IncomingMigration {
         call(qmp.execute("nbd-server-start", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", nbd.toString())))));
         nbdStarted = true;
         restrict(nbd);
-        Set<String> commands = commands();
+        QemuCommands commands = call(QemuCommands.query(qmp));
         int i = 0;
         for (BlockDevices.Disk d : disks.values()) {
-            if (commands.contains("block-export-add")) {
+            if (commands.exportsWithBlockExportAdd()) {
                 call(qmp.execute("block-export-add", Map.of("type", "nbd", "id", "migtunnel-export-" + i++,
                     "node-name", d.node(), "name", d.id(), "writable", true)));
             } else {
@@ -202,34 +217,28 @@ public final class IncomingMigration {
         qmpWatch = qmp.events().subscribe(this::onDestinationEvent, e -> { }, this::onDestinationGone);
         prepared = true;
         log.info("prepared incoming migration of '{}' ({} disks) via {}", vm, disks.size(), dir);
-        ObjectNode ok = JsonLines.object();
-        ok.putArray("disks").addAll(disks.values().stream().map(d -> JsonLines.tree(d.id())).toList());
-        return ok;
+        return new Prepared(disks.values().stream().map(BlockDevices.Disk::id).toList());
     }
 
     // ---- finish / abort ----
 
-    private JsonNode finish(boolean resume) {
+    private Finished finish(boolean resume) {
         if (!prepared) {
             throw new StepFailure("nothing to finish: no migration was prepared");
         }
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        String incoming = call(qmp.queryMigrate()).path("status").asText();
-        while (!incoming.equals("completed")) {
-            if (incoming.equals("failed") || System.nanoTime() > deadline) {
-                throw new StepFailure("the destination's incoming migration is '" + incoming + "', not completed");
+        Deadline deadline = Deadline.after(SETTLE);
+        AtomicReference<String> incoming = new AtomicReference<>("");
+        poll.until(deadline, () -> {
+            incoming.set(call(qmp.queryMigrate()).path("status").asText());
+            if (incoming.get().equals("failed")) {
+                throw new StepFailure(notCompleted(incoming.get()));
             }
-            pause();
-            incoming = call(qmp.queryMigrate()).path("status").asText();
-        }
-        String status = call(qmp.queryStatus());
-        while (status.equals("inmigrate")) {
-            if (System.nanoTime() > deadline) {
-                throw new StepFailure("the destination VM is still inmigrate " + SETTLE + " after the migration");
-            }
-            pause();
-            status = call(qmp.queryStatus());
-        }
+            return incoming.get().equals("completed") ? Boolean.TRUE : null;
+        }, () -> notCompleted(incoming.get()));
+        String status = poll.until(deadline, () -> {
+            String s = call(qmp.queryStatus());
+            return s.equals("inmigrate") ? null : s;
+        }, () -> "the destination VM is still inmigrate " + SETTLE + " after the migration");
         over = true;
         call(qmp.execute("nbd-server-stop"));
         nbdStarted = false;
@@ -239,15 +248,17 @@ public final class IncomingMigration {
         }
         log.info("incoming migration into {} finished: the VM is {}", qmpSocket, status);
         cleanUp();
-        ObjectNode ok = JsonLines.object();
-        ok.put("status", status);
-        return ok;
+        return new Finished(status);
     }
 
-    private JsonNode abort(String reason) {
+    private static String notCompleted(String incoming) {
+        return "the destination's incoming migration is '" + incoming + "', not completed";
+    }
+
+    private Aborted abort(String reason) {
         log.warn("source aborted the migration into {}: {}", qmpSocket, reason);
         cleanUp();
-        return JsonLines.object();
+        return new Aborted();
     }
 
     /** The source closed the stream (or it failed): undo what prepare did unless it finished. */
@@ -293,12 +304,16 @@ public final class IncomingMigration {
     }
 
     private void onDestinationEvent(QmpEvent e) {
+        if (e.name().equals("MIGRATION")) {
+            wakeups.signal();
+        }
         if (e.name().equals("MIGRATION") && e.data().path("status").asText().equals("failed") && !over) {
             fail("the destination QEMU reports the incoming migration failed");
         }
     }
 
     private void onDestinationGone() {
+        wakeups.signal();
         if (!over) {
             fail("the destination QEMU closed its QMP connection (did it exit?)");
         }
@@ -306,10 +321,7 @@ public final class IncomingMigration {
 
     private void fail(String reason) {
         log.warn("incoming migration into {}: {}", qmpSocket, reason);
-        ObjectNode event = JsonLines.object();
-        event.put("event", ControlNames.FAILED);
-        event.put("reason", reason);
-        send(event);
+        send(new Failed(reason));
     }
 
     // ---- plumbing ----
@@ -317,14 +329,6 @@ public final class IncomingMigration {
     private void route(String name, Path socket) {
         routes.add(name, socket);
         routed.add(name);
-    }
-
-    private Set<String> commands() {
-        Set<String> names = new HashSet<>();
-        for (JsonNode c : call(qmp.execute("query-commands"))) {
-            names.add(c.path("name").asText());
-        }
-        return names;
     }
 
     private static void restrict(Path socket) {
@@ -335,18 +339,9 @@ public final class IncomingMigration {
         }
     }
 
-    private void send(JsonNode msg) {
+    private void send(ControlMessage msg) {
         synchronized (out) {
-            out.tryEmitNext(JsonLines.encode(msg));
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StepFailure("interrupted");
+            out.tryEmitNext(ControlCodec.encode(msg));
         }
     }
 

@@ -2,7 +2,6 @@ package io.migtunnel.qemu.migration.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
@@ -13,23 +12,13 @@ import java.util.ArrayList;
 import java.util.List;
 import reactor.core.publisher.Flux;
 
-/** The control stream's framing: one JSON object per line, UTF-8. */
+/** The control stream's framing: one JSON object per line, UTF-8 (the messages: {@link ControlCodec}). */
 public final class JsonLines {
     /** Longest line accepted; a longer one fails the stream. */
     public static final int MAX_LINE_BYTES = 1 << 20;
     static final ObjectMapper MAPPER = new ObjectMapper();
 
     private JsonLines() {
-    }
-
-    /** A new empty object. */
-    public static ObjectNode object() {
-        return MAPPER.createObjectNode();
-    }
-
-    /** Converts maps, lists and records to JSON. */
-    public static JsonNode tree(Object value) {
-        return MAPPER.valueToTree(value);
     }
 
     /** One line: the object's JSON and a newline. */

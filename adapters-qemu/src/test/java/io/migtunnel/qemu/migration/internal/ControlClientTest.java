@@ -2,8 +2,8 @@ package io.migtunnel.qemu.migration.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,16 +22,16 @@ class ControlClientTest {
     void aCallMadeAsTheStreamEndsFailsAtOnceInsteadOfWaitingItsTimeout() {
         // The stream ends exactly while the call registers itself: after any "has it ended?" check,
         // before its reply slot is in the map. Deterministic: the map's put ends the stream first.
-        ConcurrentHashMap<Long, Sinks.One<JsonNode>> pending = new ConcurrentHashMap<>() {
+        ConcurrentHashMap<Long, Sinks.One<ControlMessage.OkReply>> pending = new ConcurrentHashMap<>() {
             @Override
-            public Sinks.One<JsonNode> put(Long id, Sinks.One<JsonNode> reply) {
+            public Sinks.One<ControlMessage.OkReply> put(Long id, Sinks.One<ControlMessage.OkReply> reply) {
                 inbound.tryEmitComplete();
                 return super.put(id, reply);
             }
         };
         ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.then(), failures::add, pending);
 
-        StepVerifier.create(client.call(ControlNames.FINISH, JsonLines.object(), Duration.ofSeconds(60)))
+        StepVerifier.create(client.call(new ControlMessage.Finish(true, 0), Duration.ofSeconds(60)))
             .expectErrorMessage("cannot send 'finish': the destination closed the control stream")
             .verify(Duration.ofSeconds(5));
         assertThat(pending).isEmpty();
@@ -43,7 +43,7 @@ class ControlClientTest {
         ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.then(), failures::add,
             new ConcurrentHashMap<>());
         inbound.tryEmitComplete();
-        StepVerifier.create(client.call(ControlNames.ABORT, JsonLines.object(), Duration.ofSeconds(60)))
+        StepVerifier.create(client.call(new ControlMessage.Abort("test", 0), Duration.ofSeconds(60)))
             .expectErrorMessage("cannot send 'abort': the destination closed the control stream")
             .verify(Duration.ofSeconds(5));
     }
@@ -53,11 +53,23 @@ class ControlClientTest {
         Sinks.Many<ByteBuf> sent = Sinks.many().unicast().onBackpressureBuffer();
         ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.doOnNext(sent::tryEmitNext).then(),
             failures::add, new ConcurrentHashMap<>());
-        Mono<JsonNode> call = client.call(ControlNames.ABORT, JsonLines.object(), Duration.ofSeconds(60));
+        Mono<ControlMessage.Aborted> call = client.call(new ControlMessage.Abort("test", 0), Duration.ofSeconds(60));
         StepVerifier.create(call)
-            .then(() -> inbound.tryEmitNext(JsonLines.buffer(JsonLines.encode(JsonLines.object().put("id", 1)
-                .set("ok", JsonLines.object())))))
-            .expectNextMatches(JsonNode::isObject)
+            .then(() -> inbound.tryEmitNext(JsonLines.buffer("{\"id\":1,\"ok\":{}}\n".getBytes(StandardCharsets.UTF_8))))
+            .expectNext(new ControlMessage.Aborted())
             .verifyComplete();
+    }
+
+    @Test
+    void aMalformedReplyFailsItsCallNamingTheField() {
+        ControlClient client = ControlClient.start(inbound.asFlux(), out -> out.then(), failures::add,
+            new ConcurrentHashMap<>());
+        StepVerifier.create(client.call(new ControlMessage.Finish(true, 0), Duration.ofSeconds(60)))
+            .then(() -> inbound.tryEmitNext(JsonLines.buffer("{\"id\":1,\"ok\":{\"status\":[1]}}\n"
+                .getBytes(StandardCharsets.UTF_8))))
+            .expectErrorSatisfies(e -> assertThat(e).hasMessageStartingWith(
+                "destination: malformed answer (Finished): field 'status': "))
+            .verify(Duration.ofSeconds(5));
+        assertThat(failures).isEmpty();
     }
 }

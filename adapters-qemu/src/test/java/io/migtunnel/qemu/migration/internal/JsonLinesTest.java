@@ -67,7 +67,7 @@ class JsonLinesTest {
 
     @Test
     void encodeWritesOneLine() {
-        byte[] line = JsonLines.encode(JsonLines.object().put("op", "finish"));
+        byte[] line = JsonLines.encode(JsonLines.MAPPER.createObjectNode().put("op", "finish"));
         assertThat(new String(line, StandardCharsets.UTF_8)).isEqualTo("{\"op\":\"finish\"}\n");
     }
 }
