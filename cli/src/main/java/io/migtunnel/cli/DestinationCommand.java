@@ -114,9 +114,10 @@ final class DestinationCommand implements Callable<Integer> {
                     + (routes.isEmpty() ? "" : " and " + mode);
             }
             Tunnel tunnel = dest.bind().block();
-            log.info("ready: listening on {} ({}) with {}", tunnel.address(), tls != null ? "mutual TLS" : "plaintext",
-                mode);
-            return Lifecycle.runUntilStopped(tunnel, log);
+            String how = tls != null ? "mutual TLS" : "plaintext";
+            String with = mode;
+            return Lifecycle.runUntilStopped(tunnel, log, () -> log.info("ready: listening on {} ({}) with {}",
+                tunnel.address(), how, with));
         }
     }
 }

@@ -14,8 +14,12 @@ final class Lifecycle {
     private Lifecycle() {
     }
 
-    /** Blocks until the tunnel ends; returns the process exit code. */
-    static int runUntilStopped(Tunnel tunnel, Logger log) {
+    /**
+     * Blocks until the tunnel ends; returns the process exit code. {@code ready} runs once SIGTERM
+     * and SIGINT are handled: a supervisor that signals the process as soon as it says "ready"
+     * then always gets the drain, never the JVM's default exit 143.
+     */
+    static int runUntilStopped(Tunnel tunnel, Logger log, Runnable ready) {
         CountDownLatch done = new CountDownLatch(1);
         int[] code = {0};
         boolean[] stopping = {false};
@@ -31,6 +35,7 @@ final class Lifecycle {
         };
         Signal.handle(new Signal("TERM"), stop);
         Signal.handle(new Signal("INT"), stop);
+        ready.run();
         tunnel.onClose().subscribe(null, e -> {
             synchronized (code) {
                 if (!stopping[0]) {

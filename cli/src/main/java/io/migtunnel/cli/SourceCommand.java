@@ -73,9 +73,8 @@ final class SourceCommand implements Callable<Integer> {
                 source = source.expose(e.getKey(), e.getValue());
             }
             Tunnel tunnel = source.start().block();
-            log.info("ready: connected to {} ({}), exposing {}", tunnel.address(),
-                tls != null ? "mutual TLS" : "plaintext", exposes);
-            return Lifecycle.runUntilStopped(tunnel, log);
+            return Lifecycle.runUntilStopped(tunnel, log, () -> log.info("ready: connected to {} ({}), exposing {}",
+                tunnel.address(), tls != null ? "mutual TLS" : "plaintext", exposes));
         }
     }
 }

@@ -55,12 +55,8 @@ public final class MuxSession implements Session, FrameReceiver {
     /** Streams with something to write, served round-robin. */
     private final ArrayDeque<StreamState> writeQueue = new ArrayDeque<>();
     private HelloFrameCodec.PeerLimits peer;
-    private int nextLocalId;
-    /** The highest id the peer has opened (its ids have the other parity). */
-    private int lastPeerId;
+    private final StreamIds ids;
     private int peerOpenedActive;
-    /** The last stream id of the peer's graceful GOAWAY; -1 before one. */
-    private long peerLastStreamId = -1;
     /** The session buffer: bytes held and windows reserved, over all streams. */
     private final SessionBudget budget;
     private boolean writable = true;
@@ -93,7 +89,7 @@ public final class MuxSession implements Session, FrameReceiver {
         this.loop = loop;
         this.acceptor = acceptor;
         this.listener = listener;
-        this.nextLocalId = client ? 1 : 2;
+        this.ids = new StreamIds(client);
         this.budget = new SessionBudget(config.maxSessionBuffered(), config.streamWindow());
         this.writer = new FrameWriter(sink, config.maxQueuedControlFrames(),
             message -> fail(ErrorCode.EXCESSIVE_LOAD, message, true));
@@ -235,13 +231,7 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onOpen(int id, String name) {
-        if (isLocalId(id)) {
-            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN with id " + id + " of this side's parity");
-        }
-        if (id <= lastPeerId) {
-            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "duplicate OPEN: id " + id + " not above " + lastPeerId);
-        }
-        lastPeerId = id;
+        ids.peerOpens(id);
         String refusal = goingAway ? "session is going away"
             : peerOpenedActive >= config.maxConcurrentStreams() ? "too many streams: limit " + config.maxConcurrentStreams()
             : budget.hasRoom() ? null : budget.noRoomMessage();
@@ -266,7 +256,7 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onOpenOk(int id) {
-        if (!isLocalId(id)) {
+        if (!ids.isLocal(id)) {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "OPEN_OK for stream " + id + ", which the peer opened");
         }
         StreamState s = streamFor(id, FrameType.OPEN_OK);
@@ -275,10 +265,6 @@ public final class MuxSession implements Session, FrameReceiver {
         }
     }
 
-    /** Whether {@code id} has this side's parity: a stream this side opens. */
-    private boolean isLocalId(int id) {
-        return (id % 2 == 1) == client;
-    }
 
     private void onData(Frame frame) {
         StreamState s = streamFor(frame.streamId(), FrameType.DATA);
@@ -310,8 +296,7 @@ public final class MuxSession implements Session, FrameReceiver {
         if (s != null) {
             return s;
         }
-        boolean idle = isLocalId(id) ? id >= nextLocalId : id > lastPeerId;
-        if (idle) {
+        if (ids.isIdle(id)) {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, type + " for stream " + id + " that was never opened");
         }
         return null;
@@ -345,15 +330,7 @@ public final class MuxSession implements Session, FrameReceiver {
      * it were never seen and fail with REFUSED, so they can be retried elsewhere.
      */
     private void refuseUnprocessed(long last) {
-        if (last != 0 && !isLocalId((int) last) || last >= nextLocalId) {
-            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "GOAWAY last stream id " + last
-                + (last >= nextLocalId ? " was never opened" : " is not of this side's parity"));
-        }
-        if (peerLastStreamId >= 0 && last > peerLastStreamId) {
-            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "GOAWAY last stream id " + last
-                + " above the " + peerLastStreamId + " of the peer's earlier GOAWAY");
-        }
-        peerLastStreamId = last;
+        ids.peerGoesAway(last);
         for (StreamState s : new ArrayList<>(streams.values())) {
             if (s.isLocallyOpened() && s.id() > last) {
                 s.terminate(new SessionClosedException(ErrorCode.REFUSED, "peer is going away: stream " + s.id()
@@ -399,8 +376,7 @@ public final class MuxSession implements Session, FrameReceiver {
                 sink.error(new SessionClosedException(ErrorCode.REFUSED, budget.noRoomMessage()));
                 return;
             }
-            int id = nextLocalId;
-            nextLocalId += 2;
+            int id = ids.nextLocal();
             StreamState s = newStream(id, name, true, share);
             writer.open(id, name);
             scheduleFlush();
@@ -423,7 +399,7 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         if (!goingAway) {
             goingAway = true;
-            writer.goAway(ErrorCode.NO_ERROR, lastPeerId, "shutting down");
+            writer.goAway(ErrorCode.NO_ERROR, ids.lastPeer(), "shutting down");
             flush();
         }
         if (drainTimer == null) {
@@ -444,7 +420,7 @@ public final class MuxSession implements Session, FrameReceiver {
     public void refuse(String reason) {
         runOnLoop(() -> {
             if (!closed) {
-                writer.goAway(ErrorCode.REFUSED, lastPeerId, reason);
+                writer.goAway(ErrorCode.REFUSED, ids.lastPeer(), reason);
                 terminateAll(new SessionClosedException(ErrorCode.REFUSED, reason));
                 writer.closeConnection();
             }
@@ -577,7 +553,7 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         listener.onProtocolError(code, message);
         if (sendGoAway) {
-            writer.goAway(code, lastPeerId, message);
+            writer.goAway(code, ids.lastPeer(), message);
         }
         terminateAll(new SessionClosedException(code, message));
         writer.closeConnection();
