@@ -15,7 +15,9 @@ public enum ErrorCode {
     KEEPALIVE_TIMEOUT(10),
     INTERNAL_ERROR(11),
     /** The peer asked for more replies than it reads: the control frame limit (section 8). */
-    EXCESSIVE_LOAD(12);
+    EXCESSIVE_LOAD(12),
+    /** A resumption attempt failed (section 13.3); only that connection closes. */
+    RESUME_REFUSED(13);
 
     private final int code;
 

@@ -21,9 +21,15 @@ public enum FrameType {
     /** Section 8: the echo of a PING. */
     PONG(0x07, 8, 8, false),
     /** Section 9: error code, last stream id, message. */
-    GOAWAY(0x08, 8, 8 + Limits.MAX_MESSAGE_BYTES, false);
+    GOAWAY(0x08, 8, 8 + Limits.MAX_MESSAGE_BYTES, false),
+    /** Section 13.2: the server's nonce for this connection, and a session token and secret. */
+    SESSION(0x09, SessionFrameCodec.LENGTH, SessionFrameCodec.LENGTH, false),
+    /** Section 13.2: the client resumes a session: token, nonce, proof, stream table. */
+    RESUME(0x0A, ResumeFrameCodec.FIXED + 8, ResumeFrameCodec.FIXED + ResumeTable.MAX_BYTES, false),
+    /** Section 13.2: the server accepts the resume: proof, stream table. */
+    RESUME_OK(0x0B, ResumeFrameCodec.PROOF_BYTES + 8, ResumeFrameCodec.PROOF_BYTES + ResumeTable.MAX_BYTES, false);
 
-    private static final FrameType[] BY_CODE = new FrameType[9];
+    private static final FrameType[] BY_CODE = new FrameType[12];
 
     static {
         for (FrameType t : values()) {

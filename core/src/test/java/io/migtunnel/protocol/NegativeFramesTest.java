@@ -30,7 +30,7 @@ class NegativeFramesTest {
     // ---- header checks (section 1, 2) ----
 
     @ParameterizedTest
-    @ValueSource(ints = {0x09, 0x0A, 0x10, 0x7F, 0x80, 0xFF})
+    @ValueSource(ints = {0x0C, 0x0D, 0x10, 0x7F, 0x80, 0xFF})
     void unknownType(int type) {
         ProtocolException e = headerOnlyFails(type, 0, 1, 0);
         assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_ERROR);

@@ -23,7 +23,10 @@ class ProtocolConstantsTest {
         assertThat(FrameType.PING.code()).isEqualTo(0x06);
         assertThat(FrameType.PONG.code()).isEqualTo(0x07);
         assertThat(FrameType.GOAWAY.code()).isEqualTo(0x08);
-        assertThat(FrameType.values()).hasSize(9);
+        assertThat(FrameType.SESSION.code()).isEqualTo(0x09);
+        assertThat(FrameType.RESUME.code()).isEqualTo(0x0A);
+        assertThat(FrameType.RESUME_OK.code()).isEqualTo(0x0B);
+        assertThat(FrameType.values()).hasSize(12);
     }
 
     @Test
@@ -31,7 +34,7 @@ class ProtocolConstantsTest {
         for (FrameType t : FrameType.values()) {
             assertThat(FrameType.fromCode(t.code())).isSameAs(t);
         }
-        assertThat(FrameType.fromCode(0x09)).isNull();
+        assertThat(FrameType.fromCode(0x0C)).isNull();
         assertThat(FrameType.fromCode(0xFF)).isNull();
         assertThat(FrameType.fromCode(-1)).isNull();
     }
@@ -47,6 +50,9 @@ class ProtocolConstantsTest {
         assertThat(FrameType.PING.onStream()).isFalse();
         assertThat(FrameType.PONG.onStream()).isFalse();
         assertThat(FrameType.GOAWAY.onStream()).isFalse();
+        assertThat(FrameType.SESSION.onStream()).isFalse();
+        assertThat(FrameType.RESUME.onStream()).isFalse();
+        assertThat(FrameType.RESUME_OK.onStream()).isFalse();
     }
 
     /** The payload length column of the table in section 1, boundaries included. */
@@ -58,6 +64,9 @@ class ProtocolConstantsTest {
         assertLengths(FrameType.OPEN_OK, 0, 0, maxData);
         assertLengths(FrameType.DATA, 0, maxData, maxData);
         assertLengths(FrameType.CREDIT, 16, 16, maxData);
+        assertLengths(FrameType.SESSION, 80, 80, maxData);
+        assertLengths(FrameType.RESUME, 88, 1_376_344, maxData);
+        assertLengths(FrameType.RESUME_OK, 40, 1_376_296, maxData);
         assertLengths(FrameType.RESET, 12, 1036, maxData);
         assertLengths(FrameType.PING, 8, 8, maxData);
         assertLengths(FrameType.PONG, 8, 8, maxData);
@@ -89,7 +98,8 @@ class ProtocolConstantsTest {
         assertThat(ErrorCode.KEEPALIVE_TIMEOUT.code()).isEqualTo(10);
         assertThat(ErrorCode.INTERNAL_ERROR.code()).isEqualTo(11);
         assertThat(ErrorCode.EXCESSIVE_LOAD.code()).isEqualTo(12);
-        assertThat(ErrorCode.values()).hasSize(13);
+        assertThat(ErrorCode.RESUME_REFUSED.code()).isEqualTo(13);
+        assertThat(ErrorCode.values()).hasSize(14);
     }
 
     @Test
@@ -98,8 +108,8 @@ class ProtocolConstantsTest {
             assertThat(ErrorCode.fromCode(c.code())).isSameAs(c);
             assertThat(ErrorCode.describe(c.code())).isEqualTo(c.name());
         }
-        assertThat(ErrorCode.fromCode(13)).isNull();
-        assertThat(ErrorCode.describe(13)).isEqualTo("UNKNOWN(13)");
+        assertThat(ErrorCode.fromCode(14)).isNull();
+        assertThat(ErrorCode.describe(14)).isEqualTo("UNKNOWN(14)");
         assertThat(ErrorCode.describe(0xFFFF_FFFFL)).isEqualTo("UNKNOWN(4294967295)");
     }
 

@@ -182,6 +182,8 @@ public final class MuxSession implements Session, FrameReceiver {
                 case PING -> writer.pong(PingFrameCodec.opaque(frame.payload()));
                 case PONG -> onPong(PingFrameCodec.opaque(frame.payload()));
                 case GOAWAY -> onGoAway(frame.payload());
+                case SESSION, RESUME, RESUME_OK -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR,
+                    frame.type() + " but this side did not negotiate session resumption");
                 default -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "unhandled " + frame.type());
             }
         } catch (ProtocolException e) {

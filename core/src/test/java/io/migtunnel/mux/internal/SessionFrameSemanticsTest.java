@@ -147,4 +147,10 @@ class SessionFrameSemanticsTest {
         driver.feed(GoAwayFrameCodec.encode(alloc, ErrorCode.NO_ERROR, 6, "higher"));
         assertThat(goAway()).isEqualTo("PROTOCOL_ERROR: GOAWAY last stream id 6 above the 4 of the peer's earlier GOAWAY");
     }
+
+    @Test
+    void resumptionFramesWithoutNegotiationAreAProtocolError() throws Exception {
+        driver.feed(io.migtunnel.protocol.SessionFrameCodec.encode(alloc, new byte[32], new byte[16], new byte[32]));
+        assertThat(goAway()).isEqualTo("PROTOCOL_ERROR: SESSION but this side did not negotiate session resumption");
+    }
 }

@@ -22,6 +22,10 @@ import io.migtunnel.protocol.OpenOkFrameCodec;
 import io.migtunnel.protocol.PingFrameCodec;
 import io.migtunnel.protocol.ProtocolException;
 import io.migtunnel.protocol.ResetFrameCodec;
+import io.migtunnel.protocol.ResumeFrameCodec;
+import io.migtunnel.protocol.ResumeOkFrameCodec;
+import io.migtunnel.protocol.ResumeTable;
+import io.migtunnel.protocol.SessionFrameCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -272,6 +276,11 @@ class SessionFuzzPropertyTest {
             case GOAWAY -> GoAwayFrameCodec.encode(ALLOC,
                 r.nextBoolean() ? ErrorCode.NO_ERROR : ErrorCode.values()[r.nextInt(ErrorCode.values().length)],
                 r.nextInt(16), "fuzz " + r.nextInt());
+            // not negotiated: the session must refuse them like any frame out of place
+            case SESSION -> SessionFrameCodec.encode(ALLOC, new byte[32], new byte[16], new byte[32]);
+            case RESUME -> ResumeFrameCodec.encode(ALLOC, new byte[16], new byte[32], new byte[32],
+                new ResumeTable(id, List.of(new ResumeTable.Entry(Math.max(1, id), 0, r.nextInt(WINDOW), 0))));
+            case RESUME_OK -> ResumeOkFrameCodec.encode(ALLOC, new byte[32], new ResumeTable(0, List.of()));
         };
     }
 
@@ -286,6 +295,9 @@ class SessionFuzzPropertyTest {
             case RESET -> 12 + wanted % (Limits.MAX_MESSAGE_BYTES + 1);
             case PING, PONG -> 8;
             case GOAWAY -> 8 + wanted % (Limits.MAX_MESSAGE_BYTES + 1);
+            case SESSION -> 80;
+            case RESUME -> 88 + wanted % 64;
+            case RESUME_OK -> 40 + wanted % 64;
         };
     }
 
