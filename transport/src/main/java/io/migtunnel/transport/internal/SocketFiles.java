@@ -46,6 +46,16 @@ public final class SocketFiles {
         Files.delete(path);
     }
 
+    /**
+     * A fresh name beside {@code path} to bind a socket at before it is renamed to {@code path}:
+     * in the same directory (a rename does not cross file systems) and not longer than
+     * {@code path} when that is long (UNIX socket paths are limited to 107 bytes).
+     */
+    public static Path temporaryName(Path path) {
+        String random = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 16);
+        return path.resolveSibling(".mt-" + random);
+    }
+
     /** Sets the mode of a socket just bound and, when {@code group} is not null, its group. */
     public static void protect(Path path, Set<PosixFilePermission> mode, String group) throws IOException {
         Files.setPosixFilePermissions(path, mode);

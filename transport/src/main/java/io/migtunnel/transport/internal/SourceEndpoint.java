@@ -9,14 +9,19 @@ import io.migtunnel.mux.internal.MuxSession;
 import io.migtunnel.transport.Tunnel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -33,20 +38,24 @@ public final class SourceEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(SourceEndpoint.class);
     private final Connection connection;
     private final MuxSession session;
-    private final List<DisposableServer> servers;
-    private final List<Path> sockets;
+    /** How often the exposed socket files are checked for having been replaced. */
+    static final Duration SOCKET_CHECK_INTERVAL = Duration.ofSeconds(2);
+    private final List<ExposedSocket> sockets;
     private final Loops loops;
     private final InetSocketAddress address;
+    private final ScheduledFuture<?> watch;
     private final Mono<Void> closed;
 
-    private SourceEndpoint(Connection connection, MuxSession session, List<DisposableServer> servers,
-                           List<Path> sockets, Loops loops, InetSocketAddress address) {
+    private SourceEndpoint(Connection connection, MuxSession session, List<ExposedSocket> sockets, Loops loops,
+                           InetSocketAddress address) {
         this.connection = connection;
         this.session = session;
-        this.servers = servers;
-        this.sockets = sockets;
+        this.sockets = List.copyOf(sockets);
         this.loops = loops;
         this.address = address;
+        long every = SOCKET_CHECK_INTERVAL.toNanos();
+        this.watch = session.loop().scheduleAtFixedRate(() -> this.sockets.forEach(s -> s.reportIfReplaced(log)),
+            every, every, TimeUnit.NANOSECONDS);
         this.closed = session.onClose().doFinally(s -> release()).cache();
         this.closed.subscribe(null, e -> { });
     }
@@ -71,33 +80,35 @@ public final class SourceEndpoint implements Tunnel {
                 SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
             .handle((in, out) -> Mono.never())
             .connect()
-            .flatMap(conn -> attached.asMono().flatMap(session -> session.ready()
+            .flatMap(conn -> {
+                List<ExposedSocket> created = new CopyOnWriteArrayList<>();
+                return attached.asMono().flatMap(session -> session.ready()
                     .then(Flux.fromIterable(exposes.entrySet())
                         .concatMap(e -> expose(session, e.getKey(), e.getValue(), loops, access))
+                        .doOnNext(created::add)
                         .collectList())
-                    .flatMap(servers -> unlessClosed(session, servers))
-                    .<Tunnel>map(servers -> new SourceEndpoint(conn, session, servers, List.copyOf(exposes.values()),
-                        loops, connect))
+                    .flatMap(sockets -> unlessClosed(session, sockets))
+                    .<Tunnel>map(sockets -> new SourceEndpoint(conn, session, sockets, loops, connect))
                     .doOnError(e -> {
                         session.close("start failed: " + e.getMessage());
                         conn.dispose();
-                        exposes.values().forEach(SocketFiles::remove);
-                    })))
+                        created.forEach(socket -> socket.close(log)); // only what this start bound
+                    }));
+            })
             .doOnError(e -> loops.dispose());
     }
 
     /**
-     * Fails (closing {@code servers}) when the session ended while they were being bound, e.g. the
-     * destination refused it with GOAWAY right after HELLO; the session's end is already signalled.
+     * Fails when the session ended while the sockets were being bound, e.g. the destination
+     * refused it with GOAWAY right after HELLO; the session's end is already signalled.
      */
-    private static Mono<List<DisposableServer>> unlessClosed(Session session, List<DisposableServer> servers) {
-        Mono<List<DisposableServer>> ended = session.onClose()
+    private static Mono<List<ExposedSocket>> unlessClosed(Session session, List<ExposedSocket> sockets) {
+        Mono<List<ExposedSocket>> ended = session.onClose()
             .then(Mono.error(() -> new IllegalStateException("session closed while starting")));
-        return Mono.firstWithSignal(ended, Mono.just(servers))
-            .doOnError(e -> servers.forEach(DisposableServer::dispose));
+        return Mono.firstWithSignal(ended, Mono.just(sockets));
     }
 
-    private static Mono<DisposableServer> expose(Session session, String name, Path socket, Loops loops,
+    private static Mono<ExposedSocket> expose(Session session, String name, Path socket, Loops loops,
                                                  SocketAccess access) {
         try {
             SocketFiles.prepareForBind(socket);
@@ -105,9 +116,13 @@ public final class SourceEndpoint implements Tunnel {
             return Mono.error(new UncheckedIOException("cannot expose '" + name + "' at " + socket + ": "
                 + e.getMessage(), e));
         }
+        // Bound at a temporary name, given its mode, then renamed into place: the path never shows a
+        // socket with the wrong mode, and Netty, which deletes the path it bound when it closes,
+        // deletes only the temporary name, never a file another process has put at the path since.
+        Path bindAt = SocketFiles.temporaryName(socket);
         return TcpServer.create()
             .runOn(loops.resources())
-            .bindAddress(() -> new DomainSocketAddress(socket.toString()))
+            .bindAddress(() -> new DomainSocketAddress(bindAt.toString()))
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
@@ -121,17 +136,22 @@ public final class SourceEndpoint implements Tunnel {
                 }))
             .handle((in, out) -> Mono.never())
             .bind()
-            .map(server -> protect(server, name, socket, access));
+            .map(server -> protect(server, name, bindAt, socket, access));
     }
 
-    /** Right after bind: the socket gets its mode and group, or the server is closed. */
-    private static DisposableServer protect(DisposableServer server, String name, Path socket, SocketAccess access) {
+    /**
+     * Right after bind: the socket gets its mode and group, moves from {@code boundAt} to
+     * {@code socket} and is remembered there; or the server is closed.
+     */
+    private static ExposedSocket protect(DisposableServer server, String name, Path boundAt, Path socket,
+                                         SocketAccess access) {
         try {
-            SocketFiles.protect(socket, access.mode(), access.group());
-            return server;
+            SocketFiles.protect(boundAt, access.mode(), access.group());
+            Files.move(boundAt, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return ExposedSocket.bound(name, socket, server);
         } catch (IOException | RuntimeException e) {
             server.dispose();
-            SocketFiles.remove(socket);
+            SocketFiles.remove(boundAt);
             throw new UncheckedIOException("cannot set the mode or group of '" + name + "' at " + socket + ": "
                 + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
         }
@@ -185,8 +205,8 @@ public final class SourceEndpoint implements Tunnel {
     }
 
     private void stopAccepting() {
-        servers.forEach(DisposableServer::dispose);
-        sockets.forEach(SocketFiles::remove);
+        watch.cancel(false);
+        sockets.forEach(socket -> socket.close(log));
     }
 
     private void release() {
