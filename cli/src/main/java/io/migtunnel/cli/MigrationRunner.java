@@ -45,7 +45,7 @@ final class MigrationRunner {
             err.println("migtunnel: " + e.getMessage());
             err.println("migtunnel: " + (e.rollbackProblems().isEmpty()
                 ? "rolled back: the source VM keeps running on its own disks"
-                : "rollback incomplete, check the source VM"));
+                : "rollback incomplete: " + e.rollbackProblems()));
             return signal.get() != 0 ? 128 + signal.get() : EXIT_FAILED;
         } finally {
             previous.forEach(Signal::handle); // after the migration, signals end the process as usual

@@ -52,11 +52,23 @@ final class SourceRollback {
             }
             attempt(problems, "remove the NBD nodes", mirrors::removeNbdNodes);
         }
-        if (tunnelCut) {
-            log.info("the tunnel was cut: the destination undoes its prepare when it sees the session end");
+        if (tunnelCut || tunnel != null && tunnel.sessions().isEmpty()) {
+            log.info("the tunnel {}: the destination undoes its prepare when it sees the session end",
+                tunnelCut ? "was cut to end stuck mirrors" : "is gone");
         } else if (control != null) {
-            attempt(problems, "abort the destination", () -> Abortable.awaitAnyway("abort",
-                control.call(new ControlMessage.Abort(reason != null ? reason : "the source rolled back", 0), WAIT), WAIT.plusSeconds(1)));
+            try {
+                Abortable.awaitAnyway("abort", control.call(
+                    new ControlMessage.Abort(reason != null ? reason : "the source rolled back", 0), WAIT), WAIT.plusSeconds(1));
+            } catch (RuntimeException e) {
+                if (tunnel != null && tunnel.sessions().isEmpty()) {
+                    // lost while asking: the destination cleans up on the session's end, as above
+                    log.info("the tunnel went away during the abort: the destination undoes its prepare when it sees "
+                        + "the session end ({})", SourceRun.describe(e));
+                } else {
+                    problems.add("the destination may still hold its prepared exports: could not abort it: "
+                        + SourceRun.describe(e));
+                }
+            }
         }
         if (ram != null && ram.splitBetweenHosts()) {
             problems.add("postcopy had started: the VM's memory is split between both hosts and cannot be rolled back");
