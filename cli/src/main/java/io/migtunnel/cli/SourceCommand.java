@@ -40,6 +40,11 @@ final class SourceCommand implements Callable<Integer> {
         description = "Group of the exposed sockets (default: this user's primary group); e.g. with --socket-mode 0660.")
     String socketGroup;
 
+    @Option(names = "--exit-on-loss",
+        description = "Exit (status 1) when the tunnel session is lost, instead of keeping the exposed sockets and "
+            + "connecting again to a new session (100 ms doubling to 5 s between attempts).")
+    boolean exitOnLoss;
+
     @Spec
     CommandSpec spec;
 
@@ -65,7 +70,7 @@ final class SourceCommand implements Callable<Integer> {
         // Started first, so that /health answers 503 while the source connects.
         try (MetricsEndpoint metrics = MetricsEndpoint.start(options.metrics, log)) {
             TunnelSource source = sockets.connect(address)
-                .config(options.toConfig()).listener(metrics.listener());
+                .config(options.toConfig()).listener(metrics.listener()).reconnect(!exitOnLoss);
             if (tls != null) {
                 source = source.tls(tls);
             }

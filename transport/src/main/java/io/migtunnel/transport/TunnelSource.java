@@ -30,10 +30,16 @@ import reactor.netty.resources.LoopResources;
 public final class TunnelSource {
     private final EndpointSpec spec;
     private final SocketAccess access;
+    private final boolean reconnect;
 
     private TunnelSource(EndpointSpec spec, SocketAccess access) {
+        this(spec, access, false);
+    }
+
+    private TunnelSource(EndpointSpec spec, SocketAccess access, boolean reconnect) {
         this.spec = spec;
         this.access = access;
+        this.reconnect = reconnect;
     }
 
 
@@ -44,27 +50,27 @@ public final class TunnelSource {
 
     /** The destination's TCP address. */
     public TunnelSource connect(InetSocketAddress address) {
-        return new TunnelSource(spec.address(address), access);
+        return new TunnelSource(spec.address(address), access, reconnect);
     }
 
     /** Listens on {@code socket}; each connection there opens a stream named {@code name}. */
     public TunnelSource expose(String name, Path socket) {
-        return new TunnelSource(spec.socket(name, socket), access);
+        return new TunnelSource(spec.socket(name, socket), access, reconnect);
     }
 
     /** Session limits and timers. */
     public TunnelSource config(SessionConfig sessionConfig) {
-        return new TunnelSource(spec.config(sessionConfig), access);
+        return new TunnelSource(spec.config(sessionConfig), access, reconnect);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelSource runOn(LoopResources loopResources) {
-        return new TunnelSource(spec.loops(loopResources), access);
+        return new TunnelSource(spec.loops(loopResources), access, reconnect);
     }
 
     /** Observes the session (logging, metrics). */
     public TunnelSource listener(SessionListener sessionListener) {
-        return new TunnelSource(spec.listener(sessionListener), access);
+        return new TunnelSource(spec.listener(sessionListener), access, reconnect);
     }
 
     /**
@@ -72,7 +78,7 @@ public final class TunnelSource {
      * destination certificate signed by its CA (hostname verification: see {@link TunnelTls}).
      */
     public TunnelSource tls(TunnelTls tls) {
-        return new TunnelSource(spec.tls(tls), access);
+        return new TunnelSource(spec.tls(tls), access, reconnect);
     }
 
     /**
@@ -81,7 +87,7 @@ public final class TunnelSource {
      * a mode such as {@code 0660}.
      */
     public TunnelSource socketMode(Set<PosixFilePermission> mode) {
-        return new TunnelSource(spec, access.withMode(mode));
+        return new TunnelSource(spec, access.withMode(mode), reconnect);
     }
 
     /** {@link #socketMode(Set)} from an octal string such as {@code "0660"}. */
@@ -91,7 +97,18 @@ public final class TunnelSource {
 
     /** The group of the exposed sockets (by name); by default the user's primary group. */
     public TunnelSource socketGroup(String group) {
-        return new TunnelSource(spec, access.withGroup(group));
+        return new TunnelSource(spec, access.withGroup(group), reconnect);
+    }
+
+    /**
+     * With {@code true}, a session lost after the start (a TCP reset, the destination restarting,
+     * a keepalive timeout) does not end the source: it keeps its exposed sockets and connects
+     * again, waiting 100 ms doubling to 5 s between attempts, and serves new connections on the
+     * new session; {@link Tunnel#onClose()} then completes only on shutdown or dispose. Streams of
+     * the lost session fail. Default {@code false}: the source ends with its session.
+     */
+    public TunnelSource reconnect(boolean enabled) {
+        return new TunnelSource(spec, access, enabled);
     }
 
     /**
@@ -104,6 +121,6 @@ public final class TunnelSource {
             return Mono.error(new IllegalStateException("no destination address: call connect() first"));
         }
         return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forSource(), access);
+            spec.tls() == null ? null : spec.tls().forSource(), access, reconnect);
     }
 }

@@ -2,10 +2,12 @@ package io.migtunnel.transport.internal;
 
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionClosedException;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
 import io.migtunnel.mux.internal.MuxSession;
+import io.migtunnel.protocol.ErrorCode;
 import io.migtunnel.transport.Tunnel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -21,9 +23,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -33,69 +38,161 @@ import reactor.netty.resources.LoopResources;
 import reactor.netty.tcp.TcpClient;
 import reactor.netty.tcp.TcpServer;
 
-/** A connected source: one session, one listening UNIX socket per exposed name. */
+/**
+ * A connected source: one session at a time, one listening UNIX socket per exposed name. When
+ * asked to reconnect, a lost session does not end the source: it keeps its sockets and connects
+ * again, with backoff, to a new session (connections made meanwhile are closed).
+ */
 public final class SourceEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(SourceEndpoint.class);
-    private final Connection connection;
-    private final MuxSession session;
     /** How often the exposed socket files are checked for having been replaced. */
     static final Duration SOCKET_CHECK_INTERVAL = Duration.ofSeconds(2);
+    /** Reconnect backoff: the first wait, doubled per failed attempt up to {@link #MAX_BACKOFF}, ±20% jitter. */
+    static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    private final Connector connector;
+    private final AtomicReference<Link> current;
+    private final boolean reconnect;
     private final List<ExposedSocket> sockets;
     private final Loops loops;
     private final InetSocketAddress address;
     private final ScheduledFuture<?> watch;
-    private final Mono<Void> closed;
+    private final Sinks.Empty<Void> closedSink = Sinks.empty();
+    private volatile boolean disposed;
+    private volatile Disposable pendingAttempt;
 
-    private SourceEndpoint(Connection connection, MuxSession session, List<ExposedSocket> sockets, Loops loops,
-                           InetSocketAddress address) {
-        this.connection = connection;
-        this.session = session;
+    /** A session and the connection under it. */
+    record Link(Connection connection, MuxSession session) {
+    }
+
+    /** Opens a connection and its session, and waits until the session is ready. */
+    interface Connector {
+        Mono<Link> connect();
+    }
+
+    private SourceEndpoint(Connector connector, AtomicReference<Link> current, boolean reconnect,
+                           List<ExposedSocket> sockets, Loops loops, InetSocketAddress address) {
+        this.connector = connector;
+        this.current = current;
+        this.reconnect = reconnect;
         this.sockets = List.copyOf(sockets);
         this.loops = loops;
         this.address = address;
         long every = SOCKET_CHECK_INTERVAL.toNanos();
-        this.watch = session.loop().scheduleAtFixedRate(() -> this.sockets.forEach(s -> s.reportIfReplaced(log)),
-            every, every, TimeUnit.NANOSECONDS);
-        this.closed = session.onClose().doFinally(s -> release()).cache();
-        this.closed.subscribe(null, e -> { });
+        this.watch = current.get().session().loop().scheduleAtFixedRate(
+            () -> this.sockets.forEach(s -> s.reportIfReplaced(log)), every, every, TimeUnit.NANOSECONDS);
+        follow(current.get());
     }
 
     /**
      * Connects, waits for the handshakes, binds the exposed sockets with {@code access};
-     * {@code tls} null means plaintext.
+     * {@code tls} null means plaintext. With {@code reconnect}, a session lost later is replaced
+     * by a new one instead of ending the source; the first connection must succeed.
      */
     public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
                                      LoopResources given, SessionListener listener, TlsSettings tls,
-                                     SocketAccess access) {
+                                     SocketAccess access, boolean reconnect) {
         Loops loops = Loops.of(given, "migtunnel-src");
-        Sinks.One<MuxSession> attached = Sinks.one();
-        TcpClient client = TcpClient.newConnection()
-            .runOn(loops.resources())
-            .remoteAddress(() -> connect)
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
-        // With TLS, doOnConnected runs (and connect() emits) once the handshake has completed.
-        return TlsSettings.secure(client, tls, config.handshakeTimeout())
-            .doOnConnected(conn -> attached.tryEmitValue(
-                SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
-            .handle((in, out) -> Mono.never())
-            .connect()
-            .flatMap(conn -> {
-                List<ExposedSocket> created = new CopyOnWriteArrayList<>();
-                return attached.asMono().flatMap(session -> session.ready()
-                    .then(Flux.fromIterable(exposes.entrySet())
-                        .concatMap(e -> expose(session, e.getKey(), e.getValue(), loops, access))
-                        .doOnNext(created::add)
-                        .collectList())
-                    .flatMap(sockets -> unlessClosed(session, sockets))
-                    .<Tunnel>map(sockets -> new SourceEndpoint(conn, session, sockets, loops, connect))
+        Connector connector = () -> connectOnce(connect, config, loops, listener, tls);
+        AtomicReference<Link> current = new AtomicReference<>();
+        List<ExposedSocket> created = new CopyOnWriteArrayList<>();
+        return connector.connect()
+            .flatMap(link -> {
+                current.set(link);
+                return Flux.fromIterable(exposes.entrySet())
+                    .concatMap(e -> expose(current, e.getKey(), e.getValue(), loops, access))
+                    .doOnNext(created::add)
+                    .collectList()
+                    .flatMap(bound -> unlessClosed(link.session(), bound))
+                    .<Tunnel>map(bound -> new SourceEndpoint(connector, current, reconnect, bound, loops, connect))
                     .doOnError(e -> {
-                        session.close("start failed: " + e.getMessage());
-                        conn.dispose();
+                        link.session().close("start failed: " + e.getMessage());
+                        link.connection().dispose();
                         created.forEach(socket -> socket.close(log)); // only what this start bound
-                    }));
+                    });
             })
             .doOnError(e -> loops.dispose());
+    }
+
+    /** One connection (TLS if configured) and its session, once the peer's HELLO was accepted. */
+    private static Mono<Link> connectOnce(InetSocketAddress connect, SessionConfig config, Loops loops,
+                                          SessionListener listener, TlsSettings tls) {
+        return Mono.defer(() -> {
+            Sinks.One<MuxSession> attached = Sinks.one();
+            TcpClient client = TcpClient.newConnection()
+                .runOn(loops.resources())
+                .remoteAddress(() -> connect)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
+            // With TLS, doOnConnected runs (and connect() emits) once the handshake has completed.
+            return TlsSettings.secure(client, tls, config.handshakeTimeout())
+                .doOnConnected(conn -> attached.tryEmitValue(
+                    SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
+                .handle((in, out) -> Mono.never())
+                .connect()
+                .flatMap(conn -> attached.asMono().flatMap(session -> session.ready()
+                    .thenReturn(new Link(conn, session))
+                    .doOnError(e -> conn.dispose())));
+        });
+    }
+
+    /** Watches {@code link}'s session: its end ends the source, or starts reconnecting. */
+    private void follow(Link link) {
+        link.session().onClose().subscribe(null, e -> lost(link, e), () -> lost(link, null));
+    }
+
+    private void lost(Link link, Throwable cause) {
+        if (!current.compareAndSet(link, null)) {
+            return;
+        }
+        if (disposed || !reconnect) {
+            finish(disposed ? null : cause);
+            return;
+        }
+        log.warn("tunnel session to {} lost ({}); reconnecting, exposed sockets stay open", address,
+            cause == null ? "closed by the peer" : cause.getMessage());
+        attempt(1, System.nanoTime());
+    }
+
+    private void attempt(int n, long lostAt) {
+        Duration wait = backoff(n);
+        pendingAttempt = Mono.delay(wait).then(connector.connect()).subscribe(link -> {
+            if (disposed) {
+                link.session().close("source disposed");
+                link.connection().dispose();
+                return;
+            }
+            current.set(link);
+            log.info("reconnected to {} after {} attempt(s), {} ms without a session: a new session", address, n,
+                Duration.ofNanos(System.nanoTime() - lostAt).toMillis());
+            follow(link);
+        }, e -> {
+            if (disposed) {
+                return;
+            }
+            if (n == 1 || n % 10 == 0) {
+                log.info("reconnect attempt {} to {} failed: {}; retrying", n, address, e.getMessage());
+            }
+            attempt(n + 1, lostAt);
+        });
+    }
+
+    /** The wait before attempt {@code n}: 100 ms doubling to 5 s, each ±20%. */
+    static Duration backoff(int n) {
+        long base = Math.min(MAX_BACKOFF.toMillis(), FIRST_BACKOFF.toMillis() << Math.min(n - 1, 20));
+        double jitter = 0.8 + 0.4 * ThreadLocalRandom.current().nextDouble();
+        return Duration.ofMillis((long) (base * jitter));
+    }
+
+    private void finish(Throwable cause) {
+        disposed = true;
+        release();
+        if (cause == null) {
+            closedSink.tryEmitEmpty();
+        } else {
+            closedSink.tryEmitError(cause);
+        }
     }
 
     /**
@@ -108,8 +205,8 @@ public final class SourceEndpoint implements Tunnel {
         return Mono.firstWithSignal(ended, Mono.just(sockets));
     }
 
-    private static Mono<ExposedSocket> expose(Session session, String name, Path socket, Loops loops,
-                                                 SocketAccess access) {
+    private static Mono<ExposedSocket> expose(AtomicReference<Link> current, String name, Path socket, Loops loops,
+                                              SocketAccess access) {
         try {
             SocketFiles.prepareForBind(socket);
         } catch (IOException e) {
@@ -128,12 +225,20 @@ public final class SourceEndpoint implements Tunnel {
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, SessionChannels.LOCAL_WATER_MARK)
             .childOption(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
             .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
-            .doOnConnection(conn -> session.open(name).subscribe(
-                stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
-                error -> {
-                    log.warn("cannot open a stream for a connection on {}: {}", socket, error.getMessage());
+            .doOnConnection(conn -> {
+                Link link = current.get();
+                if (link == null) {
+                    log.warn("connection on {} closed: no tunnel session (reconnecting)", socket);
                     conn.dispose();
-                }))
+                    return;
+                }
+                link.session().open(name).subscribe(
+                    stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
+                    error -> {
+                        log.warn("cannot open a stream for a connection on {}: {}", socket, error.getMessage());
+                        conn.dispose();
+                    });
+            })
             .handle((in, out) -> Mono.never())
             .bind()
             .map(server -> protect(server, name, bindAt, socket, access));
@@ -164,44 +269,57 @@ public final class SourceEndpoint implements Tunnel {
 
     @Override
     public List<Session> sessions() {
-        return isDisposed() ? List.of() : List.of(session);
+        Link link = current.get();
+        return link == null || disposed ? List.of() : List.of(link.session());
     }
 
     @Override
     public Mono<MuxStream> openStream(String name) {
-        return session.open(name);
+        Link link = current.get();
+        return link == null ? Mono.error(new SessionClosedException(ErrorCode.REFUSED,
+            "no tunnel session to " + address + " (reconnecting)")) : link.session().open(name);
     }
 
     @Override
     public Mono<Void> shutdown(Duration drain) {
         return Mono.defer(() -> {
+            disposed = true;
             stopAccepting();
-            return session.shutdown(drain);
+            Link link = current.get();
+            return link == null ? Mono.<Void>empty() : link.session().shutdown(drain);
         }).then(Mono.fromRunnable(this::dispose));
     }
 
     @Override
     public Mono<Void> onClose() {
-        return closed;
+        return closedSink.asMono();
     }
 
     @Override
     public void dispose() {
-        // One loop task, in this order: once the session has closed, release() shuts the loop down.
-        try {
-            session.loop().execute(() -> {
-                session.close("source disposed");
-                connection.dispose();
-            });
-        } catch (RejectedExecutionException e) {
-            // the session ended on its own and its loop, with the connection, is gone already
+        disposed = true;
+        Disposable attempt = pendingAttempt;
+        if (attempt != null) {
+            attempt.dispose();
         }
-        release();
+        Link link = current.getAndSet(null);
+        if (link != null) {
+            // One loop task, in this order: the session closes, then its connection.
+            try {
+                link.session().loop().execute(() -> {
+                    link.session().close("source disposed");
+                    link.connection().dispose();
+                });
+            } catch (RejectedExecutionException e) {
+                // the loop, with the connection, is gone already
+            }
+        }
+        finish(null);
     }
 
     @Override
     public boolean isDisposed() {
-        return connection.isDisposed();
+        return disposed;
     }
 
     private void stopAccepting() {

@@ -1,0 +1,140 @@
+package io.migtunnel.cli;
+
+import static io.migtunnel.cli.CliProcesses.awaitLine;
+import static io.migtunnel.cli.CliProcesses.freePort;
+import static io.migtunnel.cli.CliProcesses.launch;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real processes: a forwarding source outlives its destination. The destination is killed
+ * (SIGKILL) and started again on the same port; the source keeps its exposed socket, connects to
+ * a new session, and a new connection through it reaches the new destination. With
+ * {@code --exit-on-loss} it exits 1 instead.
+ */
+@Timeout(120)
+class SourceReconnectTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSourceKeepsItsSocketAndConnectsAgainWhenItsDestinationRestarts() throws Exception {
+        int port = freePort();
+        Path target = dir.resolve("target.sock");
+        Path exposed = dir.resolve("exposed.sock");
+        Thread echo = echo(target);
+        Process dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
+            "--route", "x=" + target);
+        Process dest2 = null;
+        Path slog = dir.resolve("src.log");
+        Process src = null;
+        try {
+            awaitLine(dir.resolve("dest1.log"), "ready", dest);
+            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed);
+            awaitLine(slog, "ready", src);
+            assertThat(roundTrip(exposed, "before")).isEqualTo("before");
+
+            dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no GOAWAY, the connection just ends
+            awaitLine(slog, "reconnecting, exposed sockets stay open", src);
+            assertThat(src.isAlive()).as(Files.readString(slog)).isTrue();
+            assertThat(exposed).exists();
+
+            dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
+                "--route", "x=" + target);
+            awaitLine(slog, "reconnected to", src);
+            assertThat(roundTrip(exposed, "after")).as(Files.readString(slog)).isEqualTo("after");
+
+            src.destroy(); // SIGTERM
+            assertThat(src.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(src.exitValue()).as(Files.readString(slog)).isZero();
+            assertThat(exposed).doesNotExist();
+        } finally {
+            if (src != null) {
+                src.destroyForcibly();
+            }
+            dest.destroyForcibly();
+            if (dest2 != null) {
+                dest2.destroyForcibly();
+            }
+            echo.interrupt();
+        }
+    }
+
+    @Test
+    void withExitOnLossTheSourceEndsWithItsSession() throws Exception {
+        int port = freePort();
+        Path dlog = dir.resolve("dest.log");
+        Path slog = dir.resolve("src.log");
+        Process dest = launch(dlog, "destination", "--listen", "127.0.0.1:" + port, "--route", "x=" + dir.resolve("t.sock"));
+        Process src = null;
+        try {
+            awaitLine(dlog, "ready", dest);
+            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + dir.resolve("e.sock"),
+                "--exit-on-loss");
+            awaitLine(slog, "ready", src);
+            dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            assertThat(src.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(src.exitValue()).as(Files.readString(slog)).isEqualTo(1);
+        } finally {
+            if (src != null) {
+                src.destroyForcibly();
+            }
+            dest.destroyForcibly();
+        }
+    }
+
+    /** Writes {@code text} through the exposed socket, half-closes, and reads the echo to EOF. */
+    private static String roundTrip(Path socket, String text) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            ch.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)));
+            ch.shutdownOutput();
+            ByteBuffer in = ByteBuffer.allocate(1024);
+            while (ch.read(in) >= 0) {
+                // until the echo's EOF
+            }
+            in.flip();
+            return StandardCharsets.US_ASCII.decode(in).toString();
+        }
+    }
+
+    /** A UNIX echo server at {@code path}, one connection at a time, in a daemon thread. */
+    private static Thread echo(Path path) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Thread t = new Thread(() -> {
+            try (server) {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try (SocketChannel ch = server.accept()) {
+                        ByteBuffer buf = ByteBuffer.allocate(4096);
+                        while (ch.read(buf) >= 0) {
+                            buf.flip();
+                            while (buf.hasRemaining()) {
+                                ch.write(buf);
+                            }
+                            buf.clear();
+                        }
+                        ch.shutdownOutput();
+                    }
+                }
+            } catch (IOException e) {
+                // closed
+            }
+        }, "echo");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+}
