@@ -20,14 +20,23 @@ public final class ListeningSockets {
 
     private ListeningSockets() {}
 
-    /** Whether a UNIX socket bound to {@code socket} is listening. */
+    /**
+     * Whether a UNIX socket bound to {@code socket} is listening. A migtunnel source binds its
+     * exposed sockets at {@code .NAME-XXXXXX} beside the path and renames them into place, and
+     * /proc/net/unix keeps the bound name: so a listening socket of that name counts too, when the
+     * path exists as a socket file.
+     */
     public static boolean unix(Path socket) throws IOException {
-        String wanted = socket.toAbsolutePath().toString();
+        Path absolute = socket.toAbsolutePath();
+        String wanted = absolute.toString();
+        String renamedFrom = absolute.resolveSibling("." + absolute.getFileName() + "-").toString();
+        boolean fileIsThere = Files.exists(absolute, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.trim().split("\\s+");
             // Num RefCount Protocol Flags Type St Inode [Path]
-            if (f.length >= 8 && f[7].equals(wanted) && (Long.parseLong(f[3], 16) & SO_ACCEPTCON) != 0) {
+            if (f.length >= 8 && (Long.parseLong(f[3], 16) & SO_ACCEPTCON) != 0
+                && (f[7].equals(wanted) || fileIsThere && f[7].startsWith(renamedFrom))) {
                 return true;
             }
         }

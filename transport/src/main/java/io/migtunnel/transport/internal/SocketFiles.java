@@ -46,14 +46,20 @@ public final class SocketFiles {
         Files.delete(path);
     }
 
+    /** The longest path a UNIX socket can be bound at (sun_path holds 108 bytes with the NUL). */
+    static final int MAX_SOCKET_PATH = 107;
+
     /**
      * A fresh name beside {@code path} to bind a socket at before it is renamed to {@code path}:
-     * in the same directory (a rename does not cross file systems) and not longer than
-     * {@code path} when that is long (UNIX socket paths are limited to 107 bytes).
+     * in the same directory (a rename does not cross file systems), {@code .NAME-XXXXXX}, which
+     * is what {@code ss -xl} and /proc/net/unix show for the socket afterwards (they keep the
+     * name it was bound at); a shorter {@code .mt-XXXXXX} when that would be too long.
      */
     public static Path temporaryName(Path path) {
-        String random = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 16);
-        return path.resolveSibling(".mt-" + random);
+        String random = String.format("%06x", java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 24));
+        Path named = path.resolveSibling("." + path.getFileName() + "-" + random);
+        return named.toAbsolutePath().toString().length() <= MAX_SOCKET_PATH ? named
+            : path.resolveSibling(".mt-" + random);
     }
 
     /** Sets the mode of a socket just bound and, when {@code group} is not null, its group. */
