@@ -5,12 +5,8 @@ import static io.migtunnel.cli.CliProcesses.freePort;
 import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
+import io.migtunnel.testing.UnixSockets;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,12 +26,16 @@ class SourceReconnectTest {
     @TempDir
     Path dir;
 
+    private static String roundTrip(Path socket, String text) throws Exception {
+        return new String(UnixSockets.roundTrip(socket, text.getBytes(StandardCharsets.US_ASCII)), StandardCharsets.US_ASCII);
+    }
+
     @Test
     void aSourceKeepsItsSocketAndConnectsAgainWhenItsDestinationRestarts() throws Exception {
         int port = freePort();
         Path target = dir.resolve("target.sock");
         Path exposed = dir.resolve("exposed.sock");
-        Thread echo = echo(target);
+        ServerSocketChannel echo = UnixSockets.echoServer(target);
         Process dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
             "--route", "x=" + target);
         Process dest2 = null;
@@ -69,7 +69,7 @@ class SourceReconnectTest {
             if (dest2 != null) {
                 dest2.destroyForcibly();
             }
-            echo.interrupt();
+            echo.close();
         }
     }
 
@@ -94,47 +94,5 @@ class SourceReconnectTest {
             }
             dest.destroyForcibly();
         }
-    }
-
-    /** Writes {@code text} through the exposed socket, half-closes, and reads the echo to EOF. */
-    private static String roundTrip(Path socket, String text) throws IOException {
-        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            ch.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)));
-            ch.shutdownOutput();
-            ByteBuffer in = ByteBuffer.allocate(1024);
-            while (ch.read(in) >= 0) {
-                // until the echo's EOF
-            }
-            in.flip();
-            return StandardCharsets.US_ASCII.decode(in).toString();
-        }
-    }
-
-    /** A UNIX echo server at {@code path}, one connection at a time, in a daemon thread. */
-    private static Thread echo(Path path) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        Thread t = new Thread(() -> {
-            try (server) {
-                while (!Thread.currentThread().isInterrupted()) {
-                    try (SocketChannel ch = server.accept()) {
-                        ByteBuffer buf = ByteBuffer.allocate(4096);
-                        while (ch.read(buf) >= 0) {
-                            buf.flip();
-                            while (buf.hasRemaining()) {
-                                ch.write(buf);
-                            }
-                            buf.clear();
-                        }
-                        ch.shutdownOutput();
-                    }
-                }
-            } catch (IOException e) {
-                // closed
-            }
-        }, "echo");
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 }

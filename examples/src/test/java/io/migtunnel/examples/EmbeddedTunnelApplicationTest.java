@@ -1,7 +1,7 @@
 package io.migtunnel.examples;
 
 import io.migtunnel.metrics.Scraper;
-import io.migtunnel.metrics.UnixSockets;
+import io.migtunnel.testing.UnixSockets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -2,6 +2,7 @@ package io.migtunnel.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.migtunnel.testing.UnixSockets;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;

@@ -1,4 +1,4 @@
-package io.migtunnel.metrics;
+package io.migtunnel.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
