@@ -44,6 +44,10 @@ public final class MicrometerSessionListener implements SessionListener {
     private final Set<Session> activeSessions = ConcurrentHashMap.newKeySet();
     private final Timer roundTrip;
     private volatile String lastSessionEnd;
+    /** When the last session closed, or null before one did. */
+    private volatile java.time.Instant lastSessionEndAt;
+    /** The clock of {@link #lastSessionEndAt}: the system's, or a fixed one in tests. */
+    private java.time.Clock clock = java.time.Clock.systemUTC();
 
     /** Records into {@code registry}. */
     public MicrometerSessionListener(MeterRegistry registry) {
@@ -71,6 +75,11 @@ public final class MicrometerSessionListener implements SessionListener {
             .register(registry);
     }
 
+    /** Reads the time of a session's end from {@code clock} (for tests). */
+    void useClock(java.time.Clock testClock) {
+        this.clock = testClock;
+    }
+
     /** Sessions whose handshake completed and that have not closed yet. */
     public int activeSessions() {
         return activeSessions.size();
@@ -83,7 +92,9 @@ public final class MicrometerSessionListener implements SessionListener {
             return new TunnelHealth(true, "ok: " + up + " session(s) up");
         }
         String last = lastSessionEnd;
-        return new TunnelHealth(false, "no tunnel session is up" + (last == null ? "" : " (last one " + last + ")"));
+        java.time.Instant since = lastSessionEndAt;
+        return new TunnelHealth(false, "no tunnel session is up" + (last == null ? ""
+            : " since " + since.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " (last one " + last + ")"));
     }
 
     @Override
@@ -94,6 +105,7 @@ public final class MicrometerSessionListener implements SessionListener {
     @Override
     public void onClosed(Session session, Throwable cause) {
         if (activeSessions.remove(session)) {
+            lastSessionEndAt = clock.instant();
             lastSessionEnd = cause == null ? "closed gracefully" : "closed: " + cause.getMessage();
         }
     }

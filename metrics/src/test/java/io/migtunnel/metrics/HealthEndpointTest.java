@@ -67,7 +67,8 @@ class HealthEndpointTest {
         source.dispose();
         HttpResponse<String> down = health.awaitStatus("/health", 503, DEADLINE);
         assertThat(down.statusCode()).isEqualTo(503);
-        assertThat(down.body()).startsWith("no tunnel session is up (last one closed: ").endsWith("\n")
+        assertThat(down.body()).matches("(?s)no tunnel session is up since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ "
+            + "\\(last one closed: .*").endsWith("\n")
             .containsOnlyOnce("\n");
     }
 

@@ -120,6 +120,7 @@ class MicrometerSessionListenerTest {
     @Test
     void healthFollowsTheSessionsThatAreUp() {
         Session session = new DetachedSession();
+        listener.useClock(java.time.Clock.fixed(java.time.Instant.parse("2026-12-02T14:23:15.759Z"), java.time.ZoneOffset.UTC));
         assertThat(listener.health()).isEqualTo(new TunnelHealth(false, "no tunnel session is up"));
 
         listener.onReady(session);
@@ -128,7 +129,8 @@ class MicrometerSessionListenerTest {
 
         listener.onClosed(session, new SessionClosedException(ErrorCode.KEEPALIVE_TIMEOUT, "no frame\nfor 20 s"));
         assertThat(listener.health())
-            .isEqualTo(new TunnelHealth(false, "no tunnel session is up (last one closed: KEEPALIVE_TIMEOUT: no frame for 20 s)"));
+            .isEqualTo(new TunnelHealth(false, "no tunnel session is up since 2026-12-02T14:23:15Z "
+                + "(last one closed: KEEPALIVE_TIMEOUT: no frame for 20 s)"));
         assertThat(registry.get("migtunnel.sessions.active").gauge().value()).isZero();
     }
 
