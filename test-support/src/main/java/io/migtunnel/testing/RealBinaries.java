@@ -27,6 +27,8 @@ public final class RealBinaries {
         "qemu-system-x86_64", "qemu-system-x86",
         "qemu-img", "qemu-utils",
         "qemu-nbd", "qemu-utils",
+        "qemu-io", "qemu-utils",
+        "ss", "iproute2",
         "nbdcopy", "libnbd-bin",
         "socat", "socat",
         "openssl", "openssl");

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.migtunnel.qemu.vm.DiskImages;
+import io.migtunnel.testing.Await;
+import io.migtunnel.testing.RealBinaries;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -244,13 +248,14 @@ class SourceMigrationQemuTest {
         assertThat(rig.destination.status()).isEqualTo("inmigrate");
         assertThat(e.rollbackProblems()).as("nothing on the source was left undone").isEmpty();
         // The destination undoes prepare on its own once the session is gone.
-        io.migtunnel.testing.Await.until("exports removed after the session ended", Duration.ofSeconds(10),
+        Await.until("exports removed after the session ended", Duration.ofSeconds(10),
             () -> rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)), JsonNode::isEmpty);
         assertUntouched();
     }
 
     @Test
     void aTcpResetMidMirrorRollsBackAndSaysTheSourceIsWhole() throws Exception {
+        RealBinaries.require("ss");
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         AtomicBoolean cut = new AtomicBoolean();
         int port = rig.tunnel.address().getPort();
@@ -280,10 +285,11 @@ class SourceMigrationQemuTest {
 
     @Test
     void aDestinationThatStopsReadingWhileTheVmIsPausedRollsBackWithinTheSwitchoverTimeout() throws Exception {
+        RealBinaries.require("qemu-io");
         rig = new MigrationRig(dir, SIZE, MigrationRig.disks(SIZE, SIZE));
         Duration bound = Duration.ofSeconds(5);
         AtomicLong pausedAt = new AtomicLong();
-        java.util.concurrent.atomic.AtomicReference<String> hmpReply = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<String> hmpReply = new AtomicReference<>();
         String write = "write -P 0x5a 0 24M";
         MigrationObserver stopTheDestination = new MigrationObserver() {
             @Override
@@ -320,7 +326,7 @@ class SourceMigrationQemuTest {
             .noneMatch(n -> n.startsWith("migtunnel-"));
         rig.source.quit();
         // disk0 holds exactly the pristine image plus the test's own write; disk1 is as before.
-        Path expected = java.nio.file.Files.copy(rig.pristine.get("disk0"), dir.resolve("expected-disk0.qcow2"));
+        Path expected = Files.copy(rig.pristine.get("disk0"), dir.resolve("expected-disk0.qcow2"));
         run("qemu-io", "-f", "qcow2", "-c", write, expected.toString());
         assertThat(DiskImages.identical(rig.sourceImages.get("disk0"), expected)).as("disk0 = pristine + write").isTrue();
         assertThat(DiskImages.identical(rig.sourceImages.get("disk1"), rig.pristine.get("disk1"))).isTrue();
