@@ -11,7 +11,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -45,9 +48,9 @@ public final class MicrometerSessionListener implements SessionListener {
     private final Timer roundTrip;
     private volatile String lastSessionEnd;
     /** When the last session closed, or null before one did. */
-    private volatile java.time.Instant lastSessionEndAt;
+    private volatile Instant lastSessionEndAt;
     /** The clock of {@link #lastSessionEndAt}: the system's, or a fixed one in tests. */
-    private java.time.Clock clock = java.time.Clock.systemUTC();
+    private Clock clock = Clock.systemUTC();
 
     /** Records into {@code registry}. */
     public MicrometerSessionListener(MeterRegistry registry) {
@@ -76,7 +79,7 @@ public final class MicrometerSessionListener implements SessionListener {
     }
 
     /** Reads the time of a session's end from {@code clock} (for tests). */
-    void useClock(java.time.Clock testClock) {
+    void useClock(Clock testClock) {
         this.clock = testClock;
     }
 
@@ -92,9 +95,9 @@ public final class MicrometerSessionListener implements SessionListener {
             return new TunnelHealth(true, "ok: " + up + " session(s) up");
         }
         String last = lastSessionEnd;
-        java.time.Instant since = lastSessionEndAt;
+        Instant since = lastSessionEndAt;
         return new TunnelHealth(false, "no tunnel session is up" + (last == null ? ""
-            : " since " + since.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " (last one " + last + ")"));
+            : " since " + since.truncatedTo(ChronoUnit.SECONDS) + " (last one " + last + ")"));
     }
 
     @Override

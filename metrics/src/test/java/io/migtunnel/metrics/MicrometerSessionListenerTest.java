@@ -11,7 +11,10 @@ import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.reactivestreams.Publisher;
@@ -120,7 +123,7 @@ class MicrometerSessionListenerTest {
     @Test
     void healthFollowsTheSessionsThatAreUp() {
         Session session = new DetachedSession();
-        listener.useClock(java.time.Clock.fixed(java.time.Instant.parse("2026-12-02T14:23:15.759Z"), java.time.ZoneOffset.UTC));
+        listener.useClock(Clock.fixed(Instant.parse("2026-12-02T14:23:15.759Z"), ZoneOffset.UTC));
         assertThat(listener.health()).isEqualTo(new TunnelHealth(false, "no tunnel session is up"));
 
         listener.onReady(session);

@@ -81,18 +81,23 @@ public final class UnixSockets {
 
     private static void echo(SocketChannel ch) {
         try (ch) {
-            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-            while (ch.read(buf) >= 0) {
-                buf.flip();
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                buf.clear();
-            }
-            ch.shutdownOutput();
+            echoUntilEof(ch, 64 * 1024);
         } catch (IOException e) {
             // the test sees the failure as missing bytes
         }
+    }
+
+    /** Writes back everything read from {@code ch}, {@code bufferSize} bytes at a time, then shuts its output after EOF. */
+    public static void echoUntilEof(SocketChannel ch, int bufferSize) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(bufferSize);
+        while (ch.read(buf) >= 0) {
+            buf.flip();
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            buf.clear();
+        }
+        ch.shutdownOutput();
     }
 
     /** Connects to {@code path}, writes {@code data} then half-closes, and returns everything read until EOF. */

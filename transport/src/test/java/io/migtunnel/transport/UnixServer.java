@@ -1,5 +1,6 @@
 package io.migtunnel.transport;
 
+import io.migtunnel.testing.UnixSockets;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -66,15 +67,7 @@ final class UnixServer implements AutoCloseable {
         return start(path, ch -> {
             ch.setOption(java.net.StandardSocketOptions.SO_SNDBUF, bufferSize);
             ch.setOption(java.net.StandardSocketOptions.SO_RCVBUF, bufferSize);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(bufferSize);
-            while (ch.read(buf) >= 0) {
-                buf.flip();
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                buf.clear();
-            }
-            ch.shutdownOutput();
+            UnixSockets.echoUntilEof(ch, bufferSize);
         });
     }
 

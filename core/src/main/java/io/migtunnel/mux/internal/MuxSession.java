@@ -267,7 +267,6 @@ public final class MuxSession implements Session, FrameReceiver {
         }
     }
 
-
     private void onData(Frame frame) {
         StreamState s = streamFor(frame.streamId(), FrameType.DATA);
         if (s != null) {

@@ -88,14 +88,6 @@ final class StreamState implements MuxStream {
         return locallyOpened;
     }
 
-    long buffered() {
-        return share.held();
-    }
-
-    boolean isClosed() {
-        return closed;
-    }
-
     // =====================================================================================
     // Receive direction
     // =====================================================================================

@@ -1,7 +1,6 @@
 package io.migtunnel.transport.internal;
 
 import io.migtunnel.mux.Session;
-
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.internal.MuxSession;

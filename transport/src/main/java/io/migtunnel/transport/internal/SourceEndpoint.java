@@ -26,6 +26,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -51,7 +52,8 @@ public final class SourceEndpoint implements Tunnel {
     static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
-    private final Connector connector;
+    /** Opens a connection and its session, and waits until the session is ready. */
+    private final Supplier<Mono<Link>> connector;
     private final AtomicReference<Link> current;
     private final boolean reconnect;
     private final List<ExposedSocket> sockets;
@@ -66,12 +68,7 @@ public final class SourceEndpoint implements Tunnel {
     record Link(Connection connection, MuxSession session) {
     }
 
-    /** Opens a connection and its session, and waits until the session is ready. */
-    interface Connector {
-        Mono<Link> connect();
-    }
-
-    private SourceEndpoint(Connector connector, AtomicReference<Link> current, boolean reconnect,
+    private SourceEndpoint(Supplier<Mono<Link>> connector, AtomicReference<Link> current, boolean reconnect,
                            List<ExposedSocket> sockets, Loops loops, InetSocketAddress address) {
         this.connector = connector;
         this.current = current;
@@ -94,10 +91,10 @@ public final class SourceEndpoint implements Tunnel {
                                      LoopResources given, SessionListener listener, TlsSettings tls,
                                      SocketAccess access, boolean reconnect) {
         Loops loops = Loops.of(given, "migtunnel-src");
-        Connector connector = () -> connectOnce(connect, config, loops, listener, tls);
+        Supplier<Mono<Link>> connector = () -> connectOnce(connect, config, loops, listener, tls);
         AtomicReference<Link> current = new AtomicReference<>();
         List<ExposedSocket> created = new CopyOnWriteArrayList<>();
-        return connector.connect()
+        return connector.get()
             .flatMap(link -> {
                 current.set(link);
                 return Flux.fromIterable(exposes.entrySet())
@@ -157,7 +154,7 @@ public final class SourceEndpoint implements Tunnel {
 
     private void attempt(int n, long lostAt) {
         Duration wait = backoff(n);
-        pendingAttempt = Mono.delay(wait).then(connector.connect()).subscribe(link -> {
+        pendingAttempt = Mono.delay(wait).then(connector.get()).subscribe(link -> {
             if (disposed) {
                 link.session().close("source disposed");
                 link.connection().dispose();

@@ -52,7 +52,7 @@ final class SourceRollback {
             }
             attempt(problems, "remove the NBD nodes", mirrors::removeNbdNodes);
         }
-        if (tunnelCut || tunnel != null && tunnel.sessions().isEmpty()) {
+        if (tunnelGone()) {
             log.info("the tunnel {}: the destination undoes its prepare when it sees the session end",
                 tunnelCut ? "was cut to end stuck mirrors" : "is gone");
         } else if (control != null) {
@@ -60,7 +60,7 @@ final class SourceRollback {
                 Abortable.awaitAnyway("abort", control.call(
                     new ControlMessage.Abort(reason != null ? reason : "the source rolled back", 0), WAIT), WAIT.plusSeconds(1));
             } catch (RuntimeException e) {
-                if (tunnel != null && tunnel.sessions().isEmpty()) {
+                if (tunnelGone()) {
                     // lost while asking: the destination cleans up on the session's end, as above
                     log.info("the tunnel went away during the abort: the destination undoes its prepare when it sees "
                         + "the session end ({})", SourceRun.describe(e));
@@ -96,6 +96,11 @@ final class SourceRollback {
         }
         poll.until(Deadline.after(WAIT), () -> mirrors.runningJobs().isEmpty() ? Boolean.TRUE : null,
             () -> "mirror jobs still running after " + WAIT + ": " + mirrors.runningJobs());
+    }
+
+    /** Whether the tunnel is cut or lost: the destination then undoes its prepare when it sees the session end. */
+    private boolean tunnelGone() {
+        return tunnelCut || tunnel != null && tunnel.sessions().isEmpty();
     }
 
     private void resumeSource() {
