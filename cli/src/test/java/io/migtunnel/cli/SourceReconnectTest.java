@@ -6,7 +6,10 @@ import static io.migtunnel.cli.CliProcesses.launch;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.testing.UnixSockets;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +55,19 @@ class SourceReconnectTest {
             assertThat(src.isAlive()).as(Files.readString(slog)).isTrue();
             assertThat(exposed).exists();
 
+            // Connections made while there is no session are closed, with one log line for all of them.
+            for (int i = 0; i < 50; i++) {
+                try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(exposed))) {
+                    assertThat(ch.read(ByteBuffer.allocate(1))).as("closed by the source").isEqualTo(-1);
+                }
+            }
+
             dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
                 "--route", "x=" + target);
             awaitLine(slog, "reconnected to", src);
+            String log = Files.readString(slog);
+            assertThat(log.lines().filter(l -> l.contains("connection on " + exposed + " closed"))).as(log).hasSize(1);
+            assertThat(log).contains("(50 local connection(s) closed meanwhile)");
             assertThat(roundTrip(exposed, "after")).as(Files.readString(slog)).isEqualTo("after");
 
             src.destroy(); // SIGTERM

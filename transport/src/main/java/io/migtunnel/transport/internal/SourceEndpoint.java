@@ -25,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -54,7 +55,7 @@ public final class SourceEndpoint implements Tunnel {
 
     /** Opens a connection and its session, and waits until the session is ready. */
     private final Supplier<Mono<Link>> connector;
-    private final AtomicReference<Link> current;
+    private final CurrentLink current;
     private final boolean reconnect;
     private final List<ExposedSocket> sockets;
     private final Loops loops;
@@ -68,7 +69,27 @@ public final class SourceEndpoint implements Tunnel {
     record Link(Connection connection, MuxSession session) {
     }
 
-    private SourceEndpoint(Supplier<Mono<Link>> connector, AtomicReference<Link> current, boolean reconnect,
+    /**
+     * The link of the moment, or null while reconnecting; counts the local connections closed
+     * meanwhile, so that an outage logs one line for them, not one per connection.
+     */
+    static final class CurrentLink extends AtomicReference<Link> {
+        private final AtomicLong refused = new AtomicLong();
+
+        /** A connection on {@code socket} found no session and is closed: logged for the first of an outage. */
+        void refused(Path socket) {
+            if (refused.getAndIncrement() == 0) {
+                log.warn("connection on {} closed: no tunnel session (reconnecting); further ones are counted", socket);
+            }
+        }
+
+        /** How many connections were closed since the last call. */
+        long takeRefused() {
+            return refused.getAndSet(0);
+        }
+    }
+
+    private SourceEndpoint(Supplier<Mono<Link>> connector, CurrentLink current, boolean reconnect,
                            List<ExposedSocket> sockets, Loops loops, InetSocketAddress address) {
         this.connector = connector;
         this.current = current;
@@ -92,7 +113,7 @@ public final class SourceEndpoint implements Tunnel {
                                      SocketAccess access, boolean reconnect) {
         Loops loops = Loops.of(given, "migtunnel-src");
         Supplier<Mono<Link>> connector = () -> connectOnce(connect, config, loops, listener, tls);
-        AtomicReference<Link> current = new AtomicReference<>();
+        CurrentLink current = new CurrentLink();
         List<ExposedSocket> created = new CopyOnWriteArrayList<>();
         return connector.get()
             .flatMap(link -> {
@@ -161,8 +182,9 @@ public final class SourceEndpoint implements Tunnel {
                 return;
             }
             current.set(link);
-            log.info("reconnected to {} after {} attempt(s), {} ms without a session: a new session", address, n,
-                Duration.ofNanos(System.nanoTime() - lostAt).toMillis());
+            log.info("reconnected to {} after {} attempt(s), {} ms without a session: a new session ({} local "
+                + "connection(s) closed meanwhile)", address, n, Duration.ofNanos(System.nanoTime() - lostAt).toMillis(),
+                current.takeRefused());
             follow(link);
         }, e -> {
             if (disposed) {
@@ -202,7 +224,7 @@ public final class SourceEndpoint implements Tunnel {
         return Mono.firstWithSignal(ended, Mono.just(sockets));
     }
 
-    private static Mono<ExposedSocket> expose(AtomicReference<Link> current, String name, Path socket, Loops loops,
+    private static Mono<ExposedSocket> expose(CurrentLink current, String name, Path socket, Loops loops,
                                               SocketAccess access) {
         try {
             SocketFiles.prepareForBind(socket);
@@ -225,7 +247,7 @@ public final class SourceEndpoint implements Tunnel {
             .doOnConnection(conn -> {
                 Link link = current.get();
                 if (link == null) {
-                    log.warn("connection on {} closed: no tunnel session (reconnecting)", socket);
+                    current.refused(socket);
                     conn.dispose();
                     return;
                 }
