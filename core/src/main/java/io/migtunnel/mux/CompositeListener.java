@@ -84,6 +84,21 @@ final class CompositeListener implements SessionListener {
     }
 
     @Override
+    public void onDisconnected(Session session, String why) {
+        listeners.forEach(l -> l.onDisconnected(session, why));
+    }
+
+    @Override
+    public void onResumed(Session session, Duration outage, long retransmittedBytes) {
+        listeners.forEach(l -> l.onResumed(session, outage, retransmittedBytes));
+    }
+
+    @Override
+    public void onResumeRefused(String reason) {
+        listeners.forEach(l -> l.onResumeRefused(reason));
+    }
+
+    @Override
     public void onClosed(Session session, Throwable cause) {
         listeners.forEach(l -> l.onClosed(session, cause));
     }

@@ -43,6 +43,12 @@ public interface Session {
     /** Closes at once: every stream fails with {@code reason}. */
     void close(String reason);
 
+    /**
+     * Whether the session has a connection: false once closed, and while a resumable session
+     * waits for its connection to be replaced (PROTOCOL.md section 13).
+     */
+    boolean isConnected();
+
     /** Number of streams currently open. */
     int activeStreams();
 

@@ -34,10 +34,11 @@ public final class SessionConfig {
     private final Duration handshakeTimeout;
     private final long maxSessionBuffered;
     private final int maxQueuedControlFrames;
+    private final Duration resumeGrace;
 
     private SessionConfig(int streamWindow, int maxFramePayload, int maxConcurrentStreams,
                           Duration keepaliveInterval, Duration keepaliveTimeout, Duration handshakeTimeout,
-                          long maxSessionBuffered, int maxQueuedControlFrames) {
+                          long maxSessionBuffered, int maxQueuedControlFrames, Duration resumeGrace) {
         if (streamWindow < Limits.MIN_STREAM_WINDOW) {
             throw new IllegalArgumentException("stream window must be at least " + Limits.MIN_STREAM_WINDOW);
         }
@@ -67,13 +68,17 @@ public final class SessionConfig {
         this.handshakeTimeout = handshakeTimeout;
         this.maxSessionBuffered = maxSessionBuffered;
         this.maxQueuedControlFrames = maxQueuedControlFrames;
+        if (resumeGrace.isNegative()) {
+            throw new IllegalArgumentException("resume grace period must not be negative, got " + resumeGrace);
+        }
+        this.resumeGrace = resumeGrace;
     }
 
     /** The defaults described on this class; 5 s keepalive interval, 20 s timeout, 10 s handshake. */
     public static SessionConfig defaults() {
         return new SessionConfig(DEFAULT_STREAM_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_CONCURRENT_STREAMS,
             Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10), DERIVED,
-            DEFAULT_MAX_QUEUED_CONTROL_FRAMES);
+            DEFAULT_MAX_QUEUED_CONTROL_FRAMES, Duration.ZERO);
     }
 
     /** Receive window per stream and direction, in bytes. */
@@ -120,27 +125,27 @@ public final class SessionConfig {
 
     public SessionConfig withStreamWindow(int bytes) {
         return new SessionConfig(bytes, maxFramePayload, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
     }
 
     public SessionConfig withMaxFramePayload(int bytes) {
         return new SessionConfig(streamWindow, bytes, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
     }
 
     public SessionConfig withMaxConcurrentStreams(int streams) {
         return new SessionConfig(streamWindow, maxFramePayload, streams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
     }
 
     public SessionConfig withKeepalive(Duration interval, Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, interval, timeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
     }
 
     public SessionConfig withHandshakeTimeout(Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, timeout, maxSessionBuffered, maxQueuedControlFrames);
+            keepaliveTimeout, timeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
     }
 
     /**
@@ -152,7 +157,7 @@ public final class SessionConfig {
             throw new IllegalArgumentException("max session buffer must be positive, got " + bytes);
         }
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, bytes, maxQueuedControlFrames);
+            keepaliveTimeout, handshakeTimeout, bytes, maxQueuedControlFrames, resumeGrace);
     }
 
     /**
@@ -168,7 +173,27 @@ public final class SessionConfig {
     /** Sets {@link #maxQueuedControlFrames()}; at least 1. */
     public SessionConfig withMaxQueuedControlFrames(int frames) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, frames);
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, frames, resumeGrace);
+    }
+
+    /**
+     * How long a session outlives a lost connection, waiting to be resumed on a new one
+     * (PROTOCOL.md section 13); {@link Duration#ZERO}, the default, turns resumption off: a lost
+     * connection then ends the session and fails its streams.
+     */
+    public Duration resumeGrace() {
+        return resumeGrace;
+    }
+
+    /** Whether this side keeps sessions for resumption: a {@link #resumeGrace()} above zero. */
+    public boolean resumable() {
+        return !resumeGrace.isZero();
+    }
+
+    /** Sets {@link #resumeGrace()}; zero turns resumption off. */
+    public SessionConfig withResumeGrace(Duration grace) {
+        return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, grace);
     }
 
     @Override
@@ -176,6 +201,7 @@ public final class SessionConfig {
         return "SessionConfig{streamWindow=" + streamWindow + ", maxFramePayload=" + maxFramePayload
             + ", maxConcurrentStreams=" + maxConcurrentStreams + ", keepalive=" + keepaliveInterval + "/"
             + keepaliveTimeout + ", handshakeTimeout=" + handshakeTimeout + ", maxSessionBuffered="
-            + maxSessionBuffered() + ", maxQueuedControlFrames=" + maxQueuedControlFrames + "}";
+            + maxSessionBuffered() + ", maxQueuedControlFrames=" + maxQueuedControlFrames + ", resumeGrace=" + resumeGrace
+            + "}";
     }
 }

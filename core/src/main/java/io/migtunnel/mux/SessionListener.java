@@ -81,6 +81,24 @@ public interface SessionListener {
     default void onGoAwayReceived(long code, String message) {
     }
 
+    /**
+     * The connection of a resumable session was lost ({@code why}); the session waits, for its
+     * grace period, to be resumed on a new one.
+     */
+    default void onDisconnected(Session session, String why) {
+    }
+
+    /**
+     * The session continues on a new connection, {@code outage} after this side noticed the loss
+     * (zero if it had not), having sent {@code retransmittedBytes} of DATA again.
+     */
+    default void onResumed(Session session, Duration outage, long retransmittedBytes) {
+    }
+
+    /** A connection asking to resume was refused, or refused this side's answer, for {@code reason}. */
+    default void onResumeRefused(String reason) {
+    }
+
     /** The session closed; {@code cause} is null after a graceful close. */
     default void onClosed(Session session, Throwable cause) {
     }

@@ -8,12 +8,23 @@ public final class HelloFrameCodec {
     private HelloFrameCodec() {
     }
 
+    /** Flag: the sender keeps sessions for resumption (section 13.1). */
+    public static final int RESUMABLE = 0x0001;
+    /** Flag (client only, with {@link #RESUMABLE}): this connection resumes a session. */
+    public static final int RESUME = 0x0002;
+
+    /** HELLO with no flags. */
     public static ByteBuf encode(ByteBufAllocator alloc, int version, int streamWindow, int maxFramePayload,
+                                 int maxConcurrentStreams) {
+        return encode(alloc, version, 0, streamWindow, maxFramePayload, maxConcurrentStreams);
+    }
+
+    public static ByteBuf encode(ByteBufAllocator alloc, int version, int flags, int streamWindow, int maxFramePayload,
                                  int maxConcurrentStreams) {
         ByteBuf buf = FrameHeaderCodec.encode(alloc, FrameType.HELLO, 0, 0, 20, 20);
         buf.writeInt(Limits.MAGIC);
         buf.writeShort(version);
-        buf.writeShort(0);
+        buf.writeShort(flags);
         buf.writeInt(streamWindow);
         buf.writeInt(maxFramePayload);
         buf.writeInt(maxConcurrentStreams);
@@ -46,6 +57,24 @@ public final class HelloFrameCodec {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "HELLO max concurrent streams " + maxStreams + " out of range");
         }
         return new PeerLimits((int) window, (int) maxFrame, (int) maxStreams);
+    }
+
+    /**
+     * The flags of a HELLO that {@link #decode} accepted.
+     *
+     * @throws ProtocolException {@code PROTOCOL_ERROR} for reserved bits, or {@link #RESUME}
+     *                           without {@link #RESUMABLE}
+     */
+    public static int flags(ByteBuf payload) {
+        int flags = payload.getUnsignedShort(payload.readerIndex() + 6);
+        if ((flags & ~(RESUMABLE | RESUME)) != 0) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "HELLO flags 0x" + Integer.toHexString(flags)
+                + " set reserved bits");
+        }
+        if ((flags & RESUME) != 0 && (flags & RESUMABLE) == 0) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "HELLO flags RESUME without RESUMABLE");
+        }
+        return flags;
     }
 
     /** What a peer announced in its HELLO. */

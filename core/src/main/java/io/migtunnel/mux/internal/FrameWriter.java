@@ -11,6 +11,10 @@ import io.migtunnel.protocol.OpenFrameCodec;
 import io.migtunnel.protocol.OpenOkFrameCodec;
 import io.migtunnel.protocol.PingFrameCodec;
 import io.migtunnel.protocol.ResetFrameCodec;
+import io.migtunnel.protocol.ResumeFrameCodec;
+import io.migtunnel.protocol.ResumeOkFrameCodec;
+import io.migtunnel.protocol.ResumeTable;
+import io.migtunnel.protocol.SessionFrameCodec;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -53,9 +57,21 @@ final class FrameWriter {
         return queuedReplies;
     }
 
-    void hello(SessionConfig config) {
-        write(HelloFrameCodec.encode(sink.alloc(), Limits.VERSION, config.streamWindow(), config.maxFramePayload(),
-            config.maxConcurrentStreams()));
+    void hello(SessionConfig config, int flags) {
+        write(HelloFrameCodec.encode(sink.alloc(), Limits.VERSION, flags, config.streamWindow(),
+            config.maxFramePayload(), config.maxConcurrentStreams()));
+    }
+
+    void session(byte[] nonce, SessionSecrets secrets) {
+        write(SessionFrameCodec.encode(sink.alloc(), nonce, secrets.token(), secrets.secret()));
+    }
+
+    void resume(byte[] token, byte[] clientNonce, byte[] proof, ResumeTable table) {
+        write(ResumeFrameCodec.encode(sink.alloc(), token, clientNonce, proof, table));
+    }
+
+    void resumeOk(byte[] proof, ResumeTable table) {
+        write(ResumeOkFrameCodec.encode(sink.alloc(), proof, table));
     }
 
     void open(int id, String name) {

@@ -29,6 +29,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import io.migtunnel.protocol.ResumeTable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
@@ -44,9 +46,14 @@ import reactor.core.publisher.Sinks;
 public final class MuxSession implements Session, FrameReceiver {
     private final boolean client;
     private final SessionConfig config;
-    private final FrameSink sink;
-    /** Encodes every frame written; bounds the replies queued for the peer. */
-    private final FrameWriter writer;
+    /** The session's first connection; the transport feeds it through this session's {@code on…} methods. */
+    private final Link first;
+    /** The connection the session runs on; null while disconnected. */
+    private Link link;
+    /** Encodes every frame written: {@link #link}'s writer, or one that discards while disconnected. */
+    private FrameWriter writer;
+    /** Resumption state; null when this side does not keep sessions ({@link SessionConfig#resumable()}). */
+    private final Resumption resumption;
     private final EventExecutor loop;
     private final StreamAcceptor acceptor;
     private final SessionListener listener;
@@ -64,6 +71,10 @@ public final class MuxSession implements Session, FrameReceiver {
     private boolean writing;
     private boolean goingAway;
     private boolean closed;
+    /** Whether HELLO (and SESSION or RESUME, when they are due) have been received. */
+    private boolean handshakeDone;
+    /** Whether the peer's HELLO set RESUMABLE. */
+    private boolean peerResumable;
     private long lastReceivedNanos;
     private java.util.function.LongSupplier clock = System::nanoTime;
     private long pingsSent;
@@ -85,14 +96,26 @@ public final class MuxSession implements Session, FrameReceiver {
                    SessionListener listener) {
         this.client = client;
         this.config = config;
-        this.sink = sink;
         this.loop = loop;
         this.acceptor = acceptor;
         this.listener = listener;
         this.ids = new StreamIds(client);
         this.budget = new SessionBudget(config.maxSessionBuffered(), config.streamWindow());
-        this.writer = new FrameWriter(sink, config.maxQueuedControlFrames(),
-            message -> fail(ErrorCode.EXCESSIVE_LOAD, message, true));
+        this.first = new Link(this, sink, config.maxQueuedControlFrames());
+        this.link = first;
+        this.writer = first.writer();
+        this.resumption = config.resumable() ? new Resumption(this, config.resumeGrace()) : null;
+    }
+
+    /**
+     * Server: sessions that end up resumable are entered in {@code directory}, where a connection
+     * asking to resume finds them, and {@code peerIdentity} (the TLS peer's subject and key, or
+     * null in plaintext) must match on the resuming connection. Called before {@link #start()}.
+     */
+    public void serveResumes(SessionDirectory directory, Object peerIdentity) {
+        if (resumption != null) {
+            resumption.serve(directory, peerIdentity);
+        }
     }
 
     /**
@@ -135,7 +158,27 @@ public final class MuxSession implements Session, FrameReceiver {
 
     @Override
     public long outboundBufferedBytes() {
-        return sink.outboundBufferedBytes();
+        Link l = link;
+        return l == null ? 0 : l.sink().outboundBufferedBytes();
+    }
+
+    @Override
+    public boolean isConnected() {
+        return link != null && !closed;
+    }
+
+    /** Each lost connection of a resumable session, with its cause: the session waits for a resume. */
+    public Flux<String> disconnects() {
+        return resumption == null ? Flux.empty() : resumption.disconnects();
+    }
+
+    /**
+     * Client: resumes this disconnected session over a new connection, whose frames go to the
+     * returned link ({@link Link#start()} begins the exchange; {@link Link#resumed()} tells how it
+     * ended).
+     */
+    public Link resumeOver(FrameSink sink) {
+        return new Link(this, sink, config.maxQueuedControlFrames());
     }
 
     /** Receive budget the open streams have reserved (one window each until FIN). Read it on the loop. */
@@ -149,28 +192,69 @@ public final class MuxSession implements Session, FrameReceiver {
 
     @Override
     public void start() {
-        runOnLoop(() -> {
-            lastReceivedNanos = clock.getAsLong();
-            writer.hello(config);
-            flush();
-            handshakeTimer = loop.schedule(() -> {
-                if (peer == null) {
-                    fail(ErrorCode.PROTOCOL_ERROR, "no HELLO from the peer within " + config.handshakeTimeout(), true);
-                }
-            }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        });
+        first.start();
     }
 
     @Override
     public void onFrame(Frame frame) {
-        if (closed) {
-            frame.release();
+        first.onFrame(frame);
+    }
+
+    @Override
+    public void onDecodeError(ProtocolException e) {
+        first.onDecodeError(e);
+    }
+
+    @Override
+    public void onWritabilityChanged() {
+        first.onWritabilityChanged();
+    }
+
+    @Override
+    public void onConnectionClosed(Throwable cause) {
+        first.onConnectionClosed(cause);
+    }
+
+    // =====================================================================================
+    // Link callbacks (on the loop)
+    // =====================================================================================
+
+    void onLinkStart(Link from) {
+        if (from != first) {
+            resumption.startResume(from);
+            return;
+        }
+        lastReceivedNanos = clock.getAsLong();
+        writer.hello(config, keepsSessions() ? HelloFrameCodec.RESUMABLE : 0);
+        if (keepsSessions() && !client) {
+            resumption.sendSession(writer);
+        }
+        flush();
+        handshakeTimer = loop.schedule(() -> {
+            if (!handshakeDone) {
+                fail(ErrorCode.PROTOCOL_ERROR, (peer == null ? "no HELLO" : "no SESSION or RESUME")
+                    + " from the peer within " + config.handshakeTimeout(), true);
+            }
+        }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    void onLinkFrame(Link from, Frame frame) {
+        if (closed || from != link) {
+            if (!closed && resumption != null && resumption.isResuming(from)) {
+                resumption.onResumeFrame(from, frame);
+            } else {
+                frame.release(); // a connection the session has left
+            }
             return;
         }
         lastReceivedNanos = clock.getAsLong();
         try {
             if (peer == null && frame.type() != FrameType.HELLO) {
                 throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected HELLO first, got " + frame.type());
+            }
+            if (!handshakeDone && peer != null) {
+                onHandshakeFrame(frame);
+                return;
             }
             switch (frame.type()) {
                 case HELLO -> onHello(frame.payload());
@@ -183,7 +267,7 @@ public final class MuxSession implements Session, FrameReceiver {
                 case PONG -> onPong(PingFrameCodec.opaque(frame.payload()));
                 case GOAWAY -> onGoAway(frame.payload());
                 case SESSION, RESUME, RESUME_OK -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR,
-                    frame.type() + " but this side did not negotiate session resumption");
+                    frame.type() + " after the handshake");
                 default -> throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "unhandled " + frame.type());
             }
         } catch (ProtocolException e) {
@@ -194,30 +278,54 @@ public final class MuxSession implements Session, FrameReceiver {
         scheduleFlush();
     }
 
-    @Override
-    public void onDecodeError(ProtocolException e) {
-        runOnLoop(() -> protocolError(e.code(), e.getMessage()));
+    void onLinkDecodeError(Link from, ProtocolException e) {
+        if (from == link) {
+            protocolError(e.code(), e.getMessage());
+        } else if (resumption != null) {
+            resumption.abandon(from, e.code(), e.getMessage());
+        }
     }
 
-    @Override
-    public void onWritabilityChanged() {
-        writable = sink.isWritable();
-        if (writable) {
-            writePending();
-            for (StreamState s : streams.values()) {
-                s.pullIfReady();
+    void onLinkWritabilityChanged(Link from) {
+        if (from == link && !closed) {
+            writable = from.sink().isWritable();
+            if (writable) {
+                resumeWriting();
             }
         }
     }
 
-    @Override
-    public void onConnectionClosed(Throwable cause) {
-        runOnLoop(() -> {
-            if (!closed) {
-                String why = cause == null ? "connection closed by peer" : "connection failed: " + cause.getMessage();
-                terminateAll(new SessionClosedException(ErrorCode.INTERNAL_ERROR, why));
+    void onLinkClosed(Link from, Throwable cause) {
+        if (closed) {
+            return;
+        }
+        String why = cause == null ? "connection closed by peer" : "connection failed: " + cause.getMessage();
+        if (from != link) {
+            if (resumption != null) {
+                resumption.abandon(from, null, why);
             }
-        });
+            return;
+        }
+        if (resumable()) {
+            disconnect(why);
+        } else {
+            terminateAll(new SessionClosedException(ErrorCode.INTERNAL_ERROR, why));
+        }
+    }
+
+    /** The reply limit of {@code from}'s writer was reached. */
+    void onReplyLimit(Link from, String message) {
+        if (from == link) {
+            fail(ErrorCode.EXCESSIVE_LOAD, message, true);
+        }
+    }
+
+    /** The connection became writable, or the session moved to a new one: DATA flows again. */
+    private void resumeWriting() {
+        writePending();
+        for (StreamState s : streams.values()) {
+            s.pullIfReady();
+        }
     }
 
     private void onHello(ByteBuf payload) {
@@ -225,11 +333,64 @@ public final class MuxSession implements Session, FrameReceiver {
             throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "second HELLO");
         }
         peer = HelloFrameCodec.decode(payload);
+        int flags = HelloFrameCodec.flags(payload);
+        if (client && (flags & HelloFrameCodec.RESUME) != 0) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "HELLO flag RESUME from the server");
+        }
+        peerResumable = (flags & HelloFrameCodec.RESUMABLE) != 0;
+        if (!client && (flags & HelloFrameCodec.RESUME) != 0) {
+            if (!keepsSessions()) {
+                refuseResume(first, "no such session: this side does not keep sessions (resume grace 0)");
+            }
+            return; // RESUME comes next
+        }
+        if (client && peerResumable) {
+            return; // a resumable server's SESSION comes next
+        }
+        completeHandshake();
+    }
+
+    /** Whether this side offers resumption: it is configured to, and a server has a directory. */
+    private boolean keepsSessions() {
+        return resumption != null && (client || resumption.serves());
+    }
+
+    /** A frame after HELLO and before the handshake is complete: SESSION for a client, RESUME for a server. */
+    private void onHandshakeFrame(Frame frame) {
+        if (client && frame.type() == FrameType.SESSION) {
+            if (resumption != null) {
+                resumption.onFirstSession(frame.payload());
+            }
+            completeHandshake();
+        } else if (!client && frame.type() == FrameType.RESUME) {
+            handshakeDone = true;
+            handshakeTimer.cancel(false);
+            resumption.onResume(first, frame.payload(), peer);
+        } else {
+            throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected " + (client ? "SESSION" : "RESUME")
+                + " after HELLO, got " + frame.type());
+        }
+    }
+
+    private void completeHandshake() {
+        handshakeDone = true;
         handshakeTimer.cancel(false);
-        long interval = config.keepaliveInterval().toNanos();
-        keepalive = loop.scheduleAtFixedRate(this::keepaliveTick, interval, interval, TimeUnit.NANOSECONDS);
+        if (resumable()) {
+            resumption.onEstablished(client);
+        }
+        startKeepalive();
         listener.onReady(this);
         ready.tryEmitEmpty();
+    }
+
+    private void startKeepalive() {
+        long interval = config.keepaliveInterval().toNanos();
+        keepalive = loop.scheduleAtFixedRate(this::keepaliveTick, interval, interval, TimeUnit.NANOSECONDS);
+    }
+
+    /** Whether both sides keep this session for resumption. */
+    boolean resumable() {
+        return keepsSessions() && peerResumable;
     }
 
     private void onOpen(int id, String name) {
@@ -248,7 +409,8 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private StreamState newStream(int id, String name, boolean local, SessionBudget.Share share) {
-        StreamState s = new StreamState(this, id, name, local, share, config.streamWindow(), peer.streamWindow());
+        StreamState s = new StreamState(this, id, name, local, share, config.streamWindow(), peer.streamWindow(),
+            resumable());
         streams.put(id, s);
         listener.onSendWindowChanged(s, peer.streamWindow());
         if (!local) {
@@ -304,6 +466,9 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onPong(long opaque) {
+        if (resumption != null && resumption.onPong(opaque)) {
+            return;
+        }
         long rtt = System.nanoTime() - opaque;
         if (rtt >= 0 && rtt < Duration.ofMinutes(10).toNanos()) {
             listener.onRoundTrip(Duration.ofNanos(rtt));
@@ -346,8 +511,13 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         long silent = clock.getAsLong() - lastReceivedNanos;
         if (silent > config.keepaliveTimeout().toNanos()) {
-            fail(ErrorCode.KEEPALIVE_TIMEOUT, "no frame from the peer for " + Duration.ofNanos(silent).toMillis()
-                + " ms (keepalive timeout " + config.keepaliveTimeout() + ")", true);
+            String why = "no frame from the peer for " + Duration.ofNanos(silent).toMillis()
+                + " ms (keepalive timeout " + config.keepaliveTimeout() + ")";
+            if (resumable()) {
+                disconnect(why);
+            } else {
+                fail(ErrorCode.KEEPALIVE_TIMEOUT, why, true);
+            }
             return;
         }
         pingsSent++;
@@ -396,6 +566,10 @@ public final class MuxSession implements Session, FrameReceiver {
 
     private void beginShutdown(Duration drain) {
         if (closed) {
+            return;
+        }
+        if (link == null) {
+            terminateAll(new SessionClosedException(ErrorCode.CANCELLED, "shut down while disconnected"));
             return;
         }
         if (!goingAway) {
@@ -479,7 +653,7 @@ public final class MuxSession implements Session, FrameReceiver {
                     s.queuedForWrite = true;
                     writeQueue.add(s);
                 }
-                writable = sink.isWritable();
+                writable = link.sink().isWritable();
             }
         } finally {
             writing = false;
@@ -517,6 +691,16 @@ public final class MuxSession implements Session, FrameReceiver {
         scheduleFlush();
     }
 
+    void writeOpen(int id, String name) {
+        writer.open(id, name);
+        scheduleFlush();
+    }
+
+    /** DATA sent again after a resume: not reported to the listener as new data. */
+    void writeRetransmitted(int id, boolean fin, ByteBuf payload) {
+        writer.data(id, fin, payload);
+    }
+
     void writeOpenOk(int id) {
         writer.openOk(id);
         scheduleFlush();
@@ -530,6 +714,9 @@ public final class MuxSession implements Session, FrameReceiver {
     void onStreamClosed(StreamState s, Throwable cause) {
         if (streams.remove(s.id()) != null && !s.isLocallyOpened()) {
             peerOpenedActive--;
+        }
+        if (resumable() && !closed) {
+            resumption.keepTombstone(s);
         }
         if (s.queuedForWrite) {
             writeQueue.remove(s);
@@ -579,6 +766,9 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         closed = true;
         writer.stop();
+        if (resumption != null) {
+            resumption.end(cause != null ? cause : new SessionClosedException(ErrorCode.CANCELLED, "session closed"));
+        }
         if (keepalive != null) {
             keepalive.cancel(false);
         }
@@ -605,6 +795,124 @@ public final class MuxSession implements Session, FrameReceiver {
         }
     }
 
+    // =====================================================================================
+    // Resumption (PROTOCOL.md section 13), with Resumption; on the loop
+    // =====================================================================================
+
+    /** The connection is gone but the session stays, for the grace period, waiting for a resume. */
+    private void disconnect(String why) {
+        Link lost = link;
+        link = null;
+        writable = false;
+        lost.drop();
+        writer = new FrameWriter(new DiscardingSink(lost.sink().alloc()), config.maxQueuedControlFrames(), m -> { });
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        resumption.disconnected(why);
+        listener.onDisconnected(this, why);
+    }
+
+    /** Answers a resume on {@code on} with GOAWAY RESUME_REFUSED and closes that connection only. */
+    void refuseResume(Link on, String reason) {
+        on.writer().goAway(ErrorCode.RESUME_REFUSED, 0, reason);
+        on.writer().flush();
+        on.writer().stop();
+        on.sink().close();
+        listener.onResumeRefused(reason);
+        if (on == first && !client && !handshakeDone) {
+            dissolve(new SessionClosedException(ErrorCode.RESUME_REFUSED, reason));
+        }
+    }
+
+    /**
+     * This fresh server session only carried a resume: its connection now belongs to the resumed
+     * session (or was refused). It ends without a GOAWAY, without touching the connection, and
+     * was never ready.
+     */
+    void dissolve(Throwable why) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        ready.tryEmitError(why);
+        closedSink.tryEmitEmpty();
+    }
+
+    /** The session's streams and tombstones, and what this side has seen of the peer's ids. */
+    ResumeTable table() {
+        return resumption.table(streams, ids.lastPeer());
+    }
+
+    /** Why {@code theirs} cannot describe this session, or null when it can. */
+    String disagreement(ResumeTable theirs) {
+        return resumption.disagreement(theirs, streams, ids);
+    }
+
+    /**
+     * Moves the session onto {@code to}: the old connection, if any, is dropped, keepalive starts
+     * again, and everything the peer's table {@code theirs} says it missed is sent. Returns the bytes
+     * retransmitted.
+     */
+    long switchTo(Link to, ResumeTable theirs) {
+        Link old = link;
+        if (old != null && old != to) {
+            old.drop();
+        }
+        link = to;
+        writer = to.writer();
+        writable = to.sink().isWritable();
+        lastReceivedNanos = clock.getAsLong();
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        startKeepalive();
+        long retransmitted = resumption.reconcile(theirs, streams, peer.maxFramePayload());
+        resumeWriting();
+        flush();
+        return retransmitted;
+    }
+
+    /** Ends the session: a resume was refused for good, or the grace period passed. */
+    void endFor(SessionClosedException cause) {
+        terminateAll(cause);
+    }
+
+    FrameWriter writer() {
+        return writer;
+    }
+
+    Resumption resumption() {
+        return resumption;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    void flushSoon() {
+        scheduleFlush();
+    }
+
+    boolean isClient() {
+        return client;
+    }
+
+    HelloFrameCodec.PeerLimits peerLimits() {
+        return peer;
+    }
+
+    StreamIds ids() {
+        return ids;
+    }
+
+    long now() {
+        return clock.getAsLong();
+    }
+
     private void scheduleFlush() {
         if (!flushScheduled && !closed) {
             flushScheduled = true;
@@ -612,7 +920,7 @@ public final class MuxSession implements Session, FrameReceiver {
         }
     }
 
-    private void flush() {
+    void flush() {
         flushScheduled = false;
         writer.flush();
     }

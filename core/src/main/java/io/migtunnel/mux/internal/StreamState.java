@@ -5,8 +5,10 @@ import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
 import io.migtunnel.protocol.ProtocolException;
 import io.netty.buffer.ByteBuf;
+import io.migtunnel.protocol.ResumeTable;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
+import java.util.List;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
@@ -54,16 +56,24 @@ final class StreamState implements MuxStream {
     /** Whether this stream sits in the session's queue of streams waiting to write. */
     boolean queuedForWrite;
     private final Sinks.Empty<Void> sendDone = Sinks.empty();
+    /** What was sent and not yet consumed by the peer, for a resumable session; else null. */
+    private final RetainedBytes retained;
 
     // ---- lifecycle ----
     private Throwable resetCause;
     private boolean closed;
     private boolean openOkReceived;
+    /** Whether this side accepted the peer's stream (its OPEN_OK may have been lost). */
+    private boolean openOkSent;
+    /** The RESET code, once reset by either side. */
+    private long resetCode;
+    /** The message of this side's RESET, resent after a resume if the peer never got it. */
+    private String resetMessage;
     private final Sinks.Empty<Void> opened = Sinks.empty();
     private final Sinks.Empty<Void> closedSink = Sinks.empty();
 
     StreamState(MuxSession session, int id, String name, boolean locallyOpened, SessionBudget.Share share,
-                int receiveWindow, long sendWindow) {
+                int receiveWindow, long sendWindow, boolean retain) {
         this.session = session;
         this.id = id;
         this.name = name;
@@ -71,6 +81,7 @@ final class StreamState implements MuxStream {
         this.share = share;
         this.receiveWindow = new ReceiveWindow(receiveWindow);
         this.sendWindow = new SendWindow(sendWindow);
+        this.retained = retain ? new RetainedBytes() : null;
     }
 
     @Override
@@ -372,6 +383,9 @@ final class StreamState implements MuxStream {
             demand.onSent(length);
             sendWindowChanged(-length);
             boolean fin = pending.isEmpty() && upstreamDone;
+            if (retained != null) {
+                retained.sent(chunk);
+            }
             session.writeData(this, fin, chunk);
             if (fin) {
                 onFinSent();
@@ -396,6 +410,9 @@ final class StreamState implements MuxStream {
     /** The peer granted credit; a CREDIT the protocol forbids throws {@code ProtocolException}. */
     void onCredit(long consumed, long limit) {
         long grown = sendWindow.onCredit(id, consumed, limit);
+        if (retained != null) {
+            retained.consumedTo(consumed);
+        }
         if (grown > 0) {
             sendWindowChanged(grown);
             endCreditBlocked();
@@ -413,7 +430,8 @@ final class StreamState implements MuxStream {
     @Override
     public void accept() {
         session.runOnLoop(() -> {
-            if (resetCause == null && !locallyOpened) {
+            if (resetCause == null && !locallyOpened && !openOkSent) {
+                openOkSent = true;
                 session.writeOpenOk(id);
             }
         });
@@ -441,6 +459,7 @@ final class StreamState implements MuxStream {
     public void reset(ErrorCode code, String message) {
         session.runOnLoop(() -> {
             if (resetCause == null && !closed) {
+                resetMessage = message;
                 session.writeReset(this, code, sendWindow.sent(), message);
                 terminate(new StreamResetException(code.code(), message, false));
             }
@@ -464,6 +483,10 @@ final class StreamState implements MuxStream {
             return;
         }
         resetCause = cause;
+        resetCode = cause instanceof StreamResetException r ? r.code() : ErrorCode.CANCELLED.code();
+        if (retained != null) {
+            retained.release(); // a reset stream is never retransmitted
+        }
         reportWindowsReleased();
         ByteBuf buf;
         while ((buf = received.poll()) != null) {
@@ -508,6 +531,134 @@ final class StreamState implements MuxStream {
             session.onStreamClosed(this, null);
             closedSink.tryEmitEmpty();
         }
+    }
+
+    // =====================================================================================
+    // Resumption (PROTOCOL.md section 13.4); on the loop
+    // =====================================================================================
+
+    /** This side's row of the resume table. */
+    ResumeTable.Entry entry() {
+        int state = (locallyOpened ? openOkReceived : openOkSent) ? ResumeTable.OPEN_OK : 0;
+        state |= finReceived ? ResumeTable.FIN_RECEIVED : 0;
+        state |= finSent ? ResumeTable.FIN_SENT : 0;
+        state |= resetCause != null ? ResumeTable.RESET : closed ? ResumeTable.CLOSED : 0;
+        return new ResumeTable.Entry(id, state, receiveWindow.received(), resetCause != null ? resetCode : 0);
+    }
+
+    /** Why the peer's row for this stream cannot be true, or null when it agrees with this side. */
+    String disagreement(ResumeTable.Entry theirs) {
+        if (resetCause != null || (theirs.state() & ResumeTable.RESET) != 0) {
+            return null; // nothing is retransmitted on a reset stream
+        }
+        long received = theirs.receivedOffset();
+        if (received > sendWindow.sent()) {
+            return "stream " + id + ": the peer received " + received + " bytes, " + sendWindow.sent() + " were sent";
+        }
+        if (retained != null && received < retained.start()) {
+            return "stream " + id + ": the peer received " + received + " bytes but had reported "
+                + retained.start() + " as consumed";
+        }
+        if ((theirs.state() & ResumeTable.FIN_RECEIVED) != 0 && !finSent) {
+            return "stream " + id + ": the peer received a FIN that was never sent";
+        }
+        if (locallyOpened && (theirs.state() & ResumeTable.OPEN_OK) == 0 && openOkReceived) {
+            return "stream " + id + ": OPEN_OK arrived, the peer says it never sent it";
+        }
+        if (!locallyOpened && (theirs.state() & ResumeTable.OPEN_OK) != 0 && !openOkSent) {
+            return "stream " + id + ": the peer received an OPEN_OK that was never sent";
+        }
+        return null;
+    }
+
+    /** Why this side's stream cannot have had its OPEN lost, or null: it must retransmit from 0. */
+    String lostOpenDisagreement() {
+        if (resetCause != null) {
+            return null;
+        }
+        if (retained == null || retained.start() != 0 || closed || openOkReceived) {
+            return "stream " + id + ": the peer never saw its OPEN, yet it " + (openOkReceived ? "answered it"
+                : "consumed or finished it");
+        }
+        return null;
+    }
+
+    /**
+     * Makes good what the peer, whose row is {@code theirs}, missed of this stream: OPEN_OK, RESET,
+     * and the bytes from what it received, with FIN if it was sent. Returns the bytes retransmitted.
+     */
+    long resend(ResumeTable.Entry theirs, int maxFrame) {
+        if (!locallyOpened && openOkSent && (theirs.state() & ResumeTable.OPEN_OK) == 0) {
+            session.writeOpenOk(id);
+        }
+        boolean peerReset = (theirs.state() & ResumeTable.RESET) != 0;
+        if (resetCause != null) {
+            if (!peerReset) {
+                session.writeReset(this, knownOrInternal(resetCode), theirs.receivedOffset(),
+                    resetMessage != null ? resetMessage : "reset during the outage");
+            }
+            return 0;
+        }
+        if (peerReset) {
+            return 0; // the peer sends its RESET again, and this stream ends when it arrives
+        }
+        return retransmit(theirs.receivedOffset(), (theirs.state() & ResumeTable.FIN_RECEIVED) != 0, maxFrame);
+    }
+
+    private static ErrorCode knownOrInternal(long code) {
+        ErrorCode known = ErrorCode.fromCode(code);
+        return known != null ? known : ErrorCode.INTERNAL_ERROR;
+    }
+
+    /** The peer never saw this stream's OPEN: sends it again, then everything from byte 0. */
+    long resendLostOpen(int maxFrame) {
+        if (resetCause != null) {
+            return 0; // the peer never knew it; nothing to say
+        }
+        session.writeOpen(id, name);
+        return retransmit(0, false, maxFrame);
+    }
+
+    private long retransmit(long from, boolean peerHasFin, int maxFrame) {
+        if (retained == null) {
+            return 0;
+        }
+        List<ByteBuf> slices = retained.from(from, maxFrame);
+        boolean fin = finSent && !peerHasFin;
+        long bytes = 0;
+        for (int i = 0; i < slices.size(); i++) {
+            ByteBuf slice = slices.get(i);
+            bytes += slice.readableBytes();
+            session.writeRetransmitted(id, fin && i == slices.size() - 1, slice);
+        }
+        if (fin && slices.isEmpty()) {
+            session.writeRetransmitted(id, true, null);
+        }
+        return bytes;
+    }
+
+    /** After a resume: the peer's CREDITs may have been lost, so this side states its window again. */
+    void restateCredit() {
+        if (resetCause == null && !finReceived) {
+            session.writeCredit(id, receiveWindow.consumed(), receiveWindow.limit());
+        }
+    }
+
+    /** Whether both directions ended with FIN: the peer may forget the stream before this side. */
+    boolean bothFinished() {
+        return finSent && finReceived;
+    }
+
+    /** This side forgets the ended stream: its retained bytes are released. */
+    void forget() {
+        if (retained != null) {
+            retained.release();
+        }
+    }
+
+    /** Bytes kept for retransmission. */
+    long retainedBytes() {
+        return retained == null ? 0 : retained.bytes();
     }
 
     @Override

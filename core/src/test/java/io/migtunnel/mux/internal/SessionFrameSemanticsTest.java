@@ -151,6 +151,6 @@ class SessionFrameSemanticsTest {
     @Test
     void resumptionFramesWithoutNegotiationAreAProtocolError() throws Exception {
         driver.feed(io.migtunnel.protocol.SessionFrameCodec.encode(alloc, new byte[32], new byte[16], new byte[32]));
-        assertThat(goAway()).isEqualTo("PROTOCOL_ERROR: SESSION but this side did not negotiate session resumption");
+        assertThat(goAway()).isEqualTo("PROTOCOL_ERROR: SESSION after the handshake");
     }
 }
