@@ -41,8 +41,9 @@ final class SourceCommand implements Callable<Integer> {
     String socketGroup;
 
     @Option(names = "--exit-on-loss",
-        description = "Exit (status 1) when the tunnel session is lost, instead of keeping the exposed sockets and "
-            + "connecting again to a new session (100 ms doubling to 5 s between attempts).")
+        description = "Exit (status 1) when the tunnel session ends, instead of keeping the exposed sockets and "
+            + "connecting again to a new session (100 ms doubling to 5 s between attempts). A lost connection "
+            + "that is resumed within --resume-grace does not end the session; with --resume-grace 0 any loss does.")
     boolean exitOnLoss;
 
     @Spec

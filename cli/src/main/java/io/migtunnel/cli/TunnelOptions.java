@@ -31,6 +31,12 @@ final class TunnelOptions {
         description = "PING interval; the peer is declared dead after 4 intervals of silence (default: ${DEFAULT-VALUE}).")
     int keepaliveSeconds = 5;
 
+    @Option(names = "--resume-grace", paramLabel = "SECONDS",
+        description = "How long a session outlives a lost tunnel connection, its streams and local sockets open, "
+            + "waiting to be resumed on a new one; 0 turns resumption off: a lost connection fails every stream "
+            + "(default: ${DEFAULT-VALUE}).")
+    int resumeGraceSeconds = 120;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT", converter = Endpoints.HostPort.class,
         description = "Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
             + "(200 while a tunnel session is up, else 503).")
@@ -40,11 +46,15 @@ final class TunnelOptions {
     CommandSpec command;
 
     SessionConfig toConfig() {
+        if (resumeGraceSeconds < 0) {
+            throw new ParameterException(command.commandLine(), "--resume-grace must be 0 or more seconds");
+        }
         SessionConfig config = SessionConfig.defaults()
             .withStreamWindow(streamWindow)
             .withMaxFramePayload(maxFrame)
             .withMaxConcurrentStreams(maxStreams)
-            .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds));
+            .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds))
+            .withResumeGrace(Duration.ofSeconds(resumeGraceSeconds));
         if (maxSessionBuffer != null) {
             if (maxSessionBuffer < streamWindow) {
                 throw new ParameterException(command.commandLine(),

@@ -20,9 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real processes: a forwarding source outlives its destination. The destination is killed
- * (SIGKILL) and started again on the same port; the source keeps its exposed socket, connects to
- * a new session, and a new connection through it reaches the new destination. With
- * {@code --exit-on-loss} it exits 1 instead.
+ * (SIGKILL) and started again on the same port. With session resumption (the default) the
+ * connections made meanwhile wait; the new destination refuses to resume a session it never had,
+ * so they fail, and the source starts a new session on its same exposed socket. Without
+ * resumption, connections made meanwhile are closed at once. With {@code --exit-on-loss} the
+ * source exits 1 when its session ends.
  */
 @Timeout(120)
 class SourceReconnectTest {
@@ -46,12 +48,14 @@ class SourceReconnectTest {
         Process src = null;
         try {
             awaitLine(dir.resolve("dest1.log"), "ready", dest);
-            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed);
+            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed,
+                "--resume-grace", "0");
             awaitLine(slog, "ready", src);
             assertThat(roundTrip(exposed, "before")).isEqualTo("before");
 
             dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no GOAWAY, the connection just ends
             awaitLine(slog, "reconnecting, exposed sockets stay open", src);
+            assertThat(Files.readString(slog)).doesNotContain("keeping it for");
             assertThat(src.isAlive()).as(Files.readString(slog)).isTrue();
             assertThat(exposed).exists();
 
@@ -87,6 +91,55 @@ class SourceReconnectTest {
     }
 
     @Test
+    void connectionsMadeWhileDisconnectedWaitAndFailWhenTheRestartedDestinationRefusesToResume() throws Exception {
+        int port = freePort();
+        Path target = dir.resolve("target.sock");
+        Path exposed = dir.resolve("exposed.sock");
+        ServerSocketChannel echo = UnixSockets.echoServer(target);
+        Process dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
+            "--route", "x=" + target);
+        Process dest2 = null;
+        Path slog = dir.resolve("src.log");
+        Process src = null;
+        try {
+            awaitLine(dir.resolve("dest1.log"), "ready", dest);
+            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed);
+            awaitLine(slog, "ready", src);
+            assertThat(roundTrip(exposed, "before")).isEqualTo("before");
+
+            dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            awaitLine(slog, "keeping it for 120 s to be resumed", src);
+            SocketChannel waiting = SocketChannel.open(UnixDomainSocketAddress.of(exposed));
+            waiting.write(ByteBuffer.wrap("waiting".getBytes(StandardCharsets.US_ASCII)));
+
+            dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
+                "--route", "x=" + target);
+            awaitLine(slog, "reconnected to", src);
+            assertThat(Files.readString(slog)).contains("refused to resume the session: no such session");
+            assertThat(Files.readString(dir.resolve("dest2.log"))).contains("refused to resume a session");
+            ByteBuffer one = ByteBuffer.allocate(64);
+            int n;
+            try {
+                n = waiting.read(one);
+            } catch (java.io.IOException reset) {
+                n = -1;
+            }
+            assertThat(n).as("the waiting connection's stream failed with its session").isEqualTo(-1);
+            waiting.close();
+            assertThat(roundTrip(exposed, "after")).as(Files.readString(slog)).isEqualTo("after");
+        } finally {
+            if (src != null) {
+                src.destroyForcibly();
+            }
+            dest.destroyForcibly();
+            if (dest2 != null) {
+                dest2.destroyForcibly();
+            }
+            echo.close();
+        }
+    }
+
+    @Test
     void withExitOnLossTheSourceEndsWithItsSession() throws Exception {
         int port = freePort();
         Path dlog = dir.resolve("dest.log");
@@ -96,7 +149,7 @@ class SourceReconnectTest {
         try {
             awaitLine(dlog, "ready", dest);
             src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + dir.resolve("e.sock"),
-                "--exit-on-loss");
+                "--exit-on-loss", "--resume-grace", "0");
             awaitLine(slog, "ready", src);
             dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
             assertThat(src.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -35,21 +36,34 @@ import java.util.concurrent.TimeUnit;
  * are created once, and nothing is allocated per frame. At most {@link #DEFAULT_MAX_STREAM_NAMES}
  * distinct names get their own tag (a peer may open streams with any name); the rest are
  * tagged {@value TunnelMeters.Tags#OTHER_STREAMS}.
+ *
+ * <p>{@link #health()} is up while at least one session is connected. A resumable session whose
+ * connection was lost stays active but counts as disconnected, from
+ * {@link #onDisconnected(Session, String) onDisconnected} until it is resumed or closes.
  */
 public final class MicrometerSessionListener implements SessionListener {
     /** Distinct stream names tagged by name; further names share one tag. */
     public static final int DEFAULT_MAX_STREAM_NAMES = 100;
+    /** The largest outage the outage histogram has a bucket for (longer ones fall in +Inf). */
+    static final Duration MAX_EXPECTED_OUTAGE = Duration.ofMinutes(10);
 
     private final MeterRegistry registry;
     private final int maxStreamNames;
     private final Map<String, StreamMeters> byStreamName = new ConcurrentHashMap<>();
     private final Set<MuxStream> activeStreams = ConcurrentHashMap.newKeySet();
     private final Set<Session> activeSessions = ConcurrentHashMap.newKeySet();
+    /** The active sessions whose connection is lost, with when and why: a subset of activeSessions. */
+    private final Map<Session, Disconnect> disconnected = new ConcurrentHashMap<>();
     private final Timer roundTrip;
+    private final Counter resumed;
+    private final Counter resumeRefused;
+    private final Timer outage;
+    private final Counter retransmitted;
+    private final Counter connections;
     private volatile String lastSessionEnd;
     /** When the last session closed, or null before one did. */
     private volatile Instant lastSessionEndAt;
-    /** The clock of {@link #lastSessionEndAt}: the system's, or a fixed one in tests. */
+    /** The clock of {@link #lastSessionEndAt} and of disconnects: the system's, or a fixed one in tests. */
     private Clock clock = Clock.systemUTC();
 
     /** Records into {@code registry}. */
@@ -66,8 +80,32 @@ public final class MicrometerSessionListener implements SessionListener {
         this.maxStreamNames = maxStreamNames;
         gauge(TunnelMeters.STREAMS_ACTIVE, activeStreams);
         gauge(TunnelMeters.SESSIONS_ACTIVE, activeSessions);
+        gauge(TunnelMeters.SESSIONS_DISCONNECTED, disconnected.keySet());
         roundTrip = Timer.builder(TunnelMeters.SESSION_RTT.meterName())
             .description(TunnelMeters.SESSION_RTT.description())
+            .register(registry);
+        resumed = resumes(Tags.RESUMED);
+        resumeRefused = resumes(Tags.REFUSED);
+        outage = Timer.builder(TunnelMeters.SESSION_OUTAGE.meterName())
+            .description(TunnelMeters.SESSION_OUTAGE.description())
+            .publishPercentileHistogram()
+            .maximumExpectedValue(MAX_EXPECTED_OUTAGE)
+            .register(registry);
+        retransmitted = counter(TunnelMeters.SESSION_RETRANSMITTED_BYTES);
+        connections = counter(TunnelMeters.SESSION_CONNECTIONS);
+    }
+
+    private Counter resumes(String outcome) {
+        return Counter.builder(TunnelMeters.SESSION_RESUMES.meterName())
+            .description(TunnelMeters.SESSION_RESUMES.description())
+            .tag(Tags.OUTCOME, outcome)
+            .register(registry);
+    }
+
+    private Counter counter(TunnelMeters meter) {
+        return Counter.builder(meter.meterName())
+            .description(meter.description())
+            .baseUnit(meter.baseUnit())
             .register(registry);
     }
 
@@ -78,7 +116,7 @@ public final class MicrometerSessionListener implements SessionListener {
             .register(registry);
     }
 
-    /** Reads the time of a session's end from {@code clock} (for tests). */
+    /** Reads the time of a session's end or disconnect from {@code clock} (for tests). */
     void useClock(Clock testClock) {
         this.clock = testClock;
     }
@@ -88,11 +126,27 @@ public final class MicrometerSessionListener implements SessionListener {
         return activeSessions.size();
     }
 
-    /** Up while at least one session is up; the message says how many, or why none is. */
+    /**
+     * Up while at least one session is connected; the message says how many (and how many wait to
+     * be resumed), or why none is: since when the earliest disconnected session has been
+     * reconnecting, or since when no session has been up.
+     */
     public TunnelHealth health() {
-        int up = activeSessions.size();
+        int up = 0;
+        for (Session s : activeSessions) {
+            if (!disconnected.containsKey(s)) {
+                up++;
+            }
+        }
+        int waiting = disconnected.size();
         if (up > 0) {
-            return new TunnelHealth(true, "ok: " + up + " session(s) up");
+            return new TunnelHealth(true, "ok: " + up + " session(s) up"
+                + (waiting > 0 ? ", " + waiting + " reconnecting" : ""));
+        }
+        Disconnect earliest = disconnected.values().stream().min(Comparator.comparing(Disconnect::at)).orElse(null);
+        if (earliest != null) {
+            return new TunnelHealth(false, "reconnecting since " + earliest.at().truncatedTo(ChronoUnit.SECONDS)
+                + " (connection lost: " + earliest.why() + ")");
         }
         String last = lastSessionEnd;
         Instant since = lastSessionEndAt;
@@ -103,6 +157,26 @@ public final class MicrometerSessionListener implements SessionListener {
     @Override
     public void onReady(Session session) {
         activeSessions.add(session);
+        connections.increment();
+    }
+
+    @Override
+    public void onDisconnected(Session session, String why) {
+        disconnected.putIfAbsent(session, new Disconnect(clock.instant(), why));
+    }
+
+    @Override
+    public void onResumed(Session session, Duration outage, long retransmittedBytes) {
+        disconnected.remove(session);
+        resumed.increment();
+        this.outage.record(outage);
+        retransmitted.increment(retransmittedBytes);
+        connections.increment();
+    }
+
+    @Override
+    public void onResumeRefused(String reason) {
+        resumeRefused.increment();
     }
 
     @Override
@@ -111,6 +185,8 @@ public final class MicrometerSessionListener implements SessionListener {
             lastSessionEndAt = clock.instant();
             lastSessionEnd = cause == null ? "closed gracefully" : "closed: " + cause.getMessage();
         }
+        // after activeSessions: a concurrent health() may see it reconnecting a moment longer, never up
+        disconnected.remove(session);
     }
 
     @Override
@@ -191,6 +267,10 @@ public final class MicrometerSessionListener implements SessionListener {
             return name;
         }
         return Tags.OTHER_STREAMS;
+    }
+
+    /** When and why a session's connection was lost. */
+    private record Disconnect(Instant at, String why) {
     }
 
     /** The error code name of a stream's end; bounded: a code unknown to this version is {@code UNKNOWN}. */

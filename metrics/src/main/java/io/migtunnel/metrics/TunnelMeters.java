@@ -4,8 +4,8 @@ import io.micrometer.core.instrument.Meter;
 
 /**
  * Every meter recorded by {@link MicrometerSessionListener}: name, type, tag keys and meaning.
- * Tags have bounded values: stream names (routes), directions, error-code names. There is never
- * a per-connection or per-stream-id tag.
+ * Tags have bounded values: stream names (routes), directions, error-code names, resume outcomes.
+ * There is never a per-connection or per-stream-id tag.
  */
 public enum TunnelMeters implements MeterSpec.Entry {
     STREAM_BYTES("migtunnel.stream.bytes", Meter.Type.COUNTER, "bytes",
@@ -30,6 +30,16 @@ public enum TunnelMeters implements MeterSpec.Entry {
         "Round trip measured by keepalive PING/PONG"),
     SESSIONS_ACTIVE("migtunnel.sessions.active", Meter.Type.GAUGE, null,
         "Sessions whose handshake completed and that have not closed"),
+    SESSIONS_DISCONNECTED("migtunnel.sessions.disconnected", Meter.Type.GAUGE, null,
+        "Sessions whose connection was lost, waiting (for their grace period) to be resumed on a new one"),
+    SESSION_RESUMES("migtunnel.session.resumes", Meter.Type.COUNTER, null,
+        "Resumes of a session on a new connection, and resume attempts refused", Tags.OUTCOME),
+    SESSION_OUTAGE("migtunnel.session.outage", Meter.Type.TIMER, null,
+        "Time from this side noticing a lost connection to the session resuming (zero if it had not noticed; histogram)"),
+    SESSION_RETRANSMITTED_BYTES("migtunnel.session.retransmitted.bytes", Meter.Type.COUNTER, "bytes",
+        "DATA payload bytes this side sent again after resumes"),
+    SESSION_CONNECTIONS("migtunnel.session.connections", Meter.Type.COUNTER, null,
+        "Tunnel connections sessions have run on: one when a session is ready, one more at each resume"),
     PROTOCOL_ERRORS("migtunnel.protocol.errors", Meter.Type.COUNTER, null,
         "Sessions failed by a protocol error or keepalive timeout detected on this side", Tags.CODE),
     NBD_REQUESTS("migtunnel.nbd.requests", Meter.Type.COUNTER, null,
@@ -68,11 +78,15 @@ public enum TunnelMeters implements MeterSpec.Entry {
         public static final String CODE = "code";
         /** An NBD command: {@code read}, {@code write}, {@code write_zeroes}, {@code trim}, {@code flush}, … */
         public static final String TYPE = "type";
+        /** {@link #RESUMED} or {@link #REFUSED}: how a resume ended. */
+        public static final String OUTCOME = "outcome";
 
         public static final String SENT = "sent";
         public static final String RECEIVED = "received";
         public static final String LOCAL = "local";
         public static final String PEER = "peer";
+        public static final String RESUMED = "resumed";
+        public static final String REFUSED = "refused";
         /** The stream tag of every name beyond the listener's limit of distinct names. */
         public static final String OTHER_STREAMS = "_other";
 

@@ -48,6 +48,11 @@ final class DetachedSession implements Session {
     }
 
     @Override
+    public boolean isConnected() {
+        return true;
+    }
+
+    @Override
     public int activeStreams() {
         throw new UnsupportedOperationException("detached session");
     }

@@ -167,6 +167,15 @@ public final class MuxSession implements Session, FrameReceiver {
         return link != null && !closed;
     }
 
+    /**
+     * The token that names this resumable session now (null when it is not resumable); it changes
+     * at every resume. For diagnostics and tests: worthless without the session's secret and, with
+     * TLS, the peer's certificate. Read it on the loop.
+     */
+    public byte[] resumeToken() {
+        return resumable() ? resumption.token() : null;
+    }
+
     /** Each lost connection of a resumable session, with its cause: the session waits for a resume. */
     public Flux<String> disconnects() {
         return resumption == null ? Flux.empty() : resumption.disconnects();
@@ -889,7 +898,8 @@ public final class MuxSession implements Session, FrameReceiver {
         return resumption;
     }
 
-    boolean isClosed() {
+    /** Whether the session has ended; an ended session is never resumed. */
+    public boolean isClosed() {
         return closed;
     }
 

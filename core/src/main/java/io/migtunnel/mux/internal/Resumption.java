@@ -299,6 +299,7 @@ final class Resumption {
             l.drop();
             SessionClosedException cause = new SessionClosedException(ErrorCode.RESUME_REFUSED,
                 "the peer refused to resume the session: " + message);
+            session.listener().onResumeRefused("the peer refused: " + message);
             l.resumeFailed(cause);
             session.endFor(cause);
         } else {
@@ -315,6 +316,7 @@ final class Resumption {
         l.drop();
         SessionClosedException cause = new SessionClosedException(ErrorCode.RESUME_REFUSED,
             "cannot resume the session: " + reason);
+        session.listener().onResumeRefused(reason);
         l.resumeFailed(cause);
         session.endFor(cause);
     }

@@ -4,6 +4,7 @@ import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.internal.MuxSession;
+import io.migtunnel.mux.internal.SessionDirectory;
 import io.migtunnel.transport.StreamHandler;
 import io.migtunnel.transport.Tunnel;
 import io.netty.channel.ChannelOption;
@@ -67,41 +68,53 @@ public final class DestinationEndpoint implements Tunnel {
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .doOnChannelInit((observer, channel, remote) -> pending.admit(channel));
+        SessionDirectory directory = config.resumable() ? new SessionDirectory() : null;
         // With TLS, doOnConnection runs once the handshake has completed.
         return TlsSettings.secure(tcp, tls, config.handshakeTimeout())
             .doOnConnection(conn -> {
                 String refusal = tls == null ? null : PeerSubjects.refusal(conn.channel(), tls.allowSubjects());
-                boolean counted = false;
-                if (refusal == null) {
-                    counted = admitted.incrementAndGet() <= maxSessions;
-                    if (!counted) {
-                        admitted.decrementAndGet();
-                        refusal = "too many sessions: limit " + maxSessions;
-                        log.warn("refusing session from {}: {} (maxSessions)", conn.channel().remoteAddress(), refusal);
-                    }
-                } else {
+                if (refusal != null) {
                     log.warn("refusing session from {}: {}", conn.channel().remoteAddress(), refusal);
                 }
                 RouteAcceptor acceptor = new RouteAcceptor(refusal == null ? routes : Map.of(),
                     refusal == null ? handlers : Map.of(), loops,
                     conn.channel().eventLoop());
-                MuxSession session = SessionChannels.attach(conn, false, config, acceptor, listener);
-                session.ready().subscribe(null, e -> pending.done(conn.channel()), () -> pending.done(conn.channel()));
-                if (!counted) {
+                MuxSession session = SessionChannels.attach(conn, false, config, acceptor, listener, directory);
+                // A connection that resumes a session is never ready itself: it counts as a pending
+                // handshake until it has handed over, and never against the session limit.
+                session.ready().subscribe(null, e -> pending.done(conn.channel()), () -> {
+                    pending.done(conn.channel());
+                    admit(session, conn.channel().remoteAddress(), admitted, maxSessions, sessions);
+                });
+                if (refusal != null) {
                     session.refuse(refusal);
-                    return;
                 }
-                sessions.add(session);
-                Runnable left = () -> {
-                    sessions.remove(session);
-                    admitted.decrementAndGet();
-                };
-                session.onClose().subscribe(null, e -> left.run(), left);
             })
             .handle((in, out) -> Mono.never())
             .bind()
             .<Tunnel>map(server -> new DestinationEndpoint(server, sessions, loops, pending))
             .doOnError(e -> loops.dispose());
+    }
+
+    /**
+     * A new session, on its loop as its handshake completes (before any OPEN is read): counted, or
+     * refused when {@code maxSessions} are up already.
+     */
+    private static void admit(MuxSession session, Object remote, AtomicInteger admitted, int maxSessions,
+                              Set<MuxSession> sessions) {
+        if (admitted.incrementAndGet() > maxSessions) {
+            admitted.decrementAndGet();
+            String refusal = "too many sessions: limit " + maxSessions;
+            log.warn("refusing session from {}: {} (maxSessions)", remote, refusal);
+            session.refuse(refusal);
+            return;
+        }
+        sessions.add(session);
+        Runnable left = () -> {
+            sessions.remove(session);
+            admitted.decrementAndGet();
+        };
+        session.onClose().subscribe(null, e -> left.run(), left);
     }
 
     @Override

@@ -63,6 +63,23 @@ final class LoggingListener implements SessionListener {
     }
 
     @Override
+    public void onDisconnected(Session session, String why) {
+        log.warn("session with {} lost its connection ({}); keeping it for {} s to be resumed", peer, why,
+            session.config().resumeGrace().toSeconds());
+    }
+
+    @Override
+    public void onResumed(Session session, Duration outage, long retransmittedBytes) {
+        log.info("session with {} resumed after {} ms without a connection; {} bytes sent again", peer,
+            outage.toMillis(), retransmittedBytes);
+    }
+
+    @Override
+    public void onResumeRefused(String reason) {
+        log.warn("refused to resume a session with {}: {}", peer, reason);
+    }
+
+    @Override
     public void onClosed(Session session, Throwable cause) {
         failures.flush();
         if (cause == null || (cause instanceof SessionClosedException c && c.code() == ErrorCode.CANCELLED)) {

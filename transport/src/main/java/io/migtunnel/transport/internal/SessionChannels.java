@@ -4,6 +4,9 @@ import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
 import io.migtunnel.mux.internal.MuxSession;
+import io.migtunnel.mux.internal.SessionDirectory;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -43,19 +46,52 @@ public final class SessionChannels {
     private SessionChannels() {
     }
 
-    /** Creates the session for {@code connection}, installs the frame codec and sends HELLO. */
+    /**
+     * Creates the session for {@code connection}, installs the frame codec and sends HELLO. A
+     * server's resumable sessions are entered in {@code directory} (null for a client).
+     */
     public static MuxSession attach(Connection connection, boolean client, SessionConfig config, StreamAcceptor acceptor,
-                                 SessionListener listener) {
+                                 SessionListener listener, SessionDirectory directory) {
         Channel ch = connection.channel();
-        ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, TUNNEL_WATER_MARK);
-        ch.config().setOption(ChannelOption.TCP_NODELAY, true);
-        ch.config().setRecvByteBufAllocator(TUNNEL_READS);
+        configure(ch, config);
         MuxSession session = new MuxSession(client, config, new ChannelFrameSink(ch), ch.eventLoop(), acceptor,
             SessionListener.all(new LoggingListener(String.valueOf(ch.remoteAddress())), listener));
+        if (directory != null) {
+            session.serveResumes(directory, PeerIdentity.of(ch));
+        }
         addCodec(ch, new FrameCodecHandler(session, config.maxFramePayload()));
         session.start();
         ch.config().setAutoRead(true); // channels start with auto-read off so no byte precedes the codec
         return session;
+    }
+
+    /**
+     * Client: puts a new {@code connection} under the disconnected {@code session}, which resumes
+     * on it (PROTOCOL.md section 13.3); the link's {@link io.migtunnel.mux.internal.Link#resumed()}
+     * tells whether it did.
+     */
+    public static io.migtunnel.mux.internal.Link resume(Connection connection, MuxSession session) {
+        Channel ch = connection.channel();
+        configure(ch, session.config());
+        io.migtunnel.mux.internal.Link link = session.resumeOver(new ChannelFrameSink(ch));
+        addCodec(ch, new FrameCodecHandler(link, session.config().maxFramePayload()));
+        link.start();
+        ch.config().setAutoRead(true);
+        return link;
+    }
+
+    /**
+     * Socket options of a tunnel connection. {@code TCP_USER_TIMEOUT} (epoll) makes the kernel give
+     * up on a connection whose sent bytes stay unacknowledged for the keepalive timeout, so a dead
+     * peer is noticed even while this side is busy writing.
+     */
+    private static void configure(Channel ch, SessionConfig config) {
+        ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, TUNNEL_WATER_MARK);
+        ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+        ch.config().setRecvByteBufAllocator(TUNNEL_READS);
+        if (ch instanceof EpollSocketChannel) {
+            ch.config().setOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) config.keepaliveTimeout().toMillis());
+        }
     }
 
     /**

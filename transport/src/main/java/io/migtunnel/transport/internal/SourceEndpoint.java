@@ -6,6 +6,7 @@ import io.migtunnel.mux.SessionClosedException;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
+import io.migtunnel.mux.internal.Link;
 import io.migtunnel.mux.internal.MuxSession;
 import io.migtunnel.protocol.ErrorCode;
 import io.migtunnel.transport.Tunnel;
@@ -27,6 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,8 +44,10 @@ import reactor.netty.tcp.TcpServer;
 
 /**
  * A connected source: one session at a time, one listening UNIX socket per exposed name. When
- * asked to reconnect, a lost session does not end the source: it keeps its sockets and connects
- * again, with backoff, to a new session (connections made meanwhile are closed).
+ * asked to reconnect, a lost connection does not end the source: it connects again, with
+ * backoff, and resumes the session when both sides keep sessions (its streams and local sockets
+ * never notice); otherwise, or when the resume is refused, it keeps its sockets and starts a new
+ * session (connections made meanwhile are closed).
  */
 public final class SourceEndpoint implements Tunnel {
     private static final Logger log = LoggerFactory.getLogger(SourceEndpoint.class);
@@ -54,7 +58,9 @@ public final class SourceEndpoint implements Tunnel {
     static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
     /** Opens a connection and its session, and waits until the session is ready. */
-    private final Supplier<Mono<Link>> connector;
+    private final Supplier<Mono<Attached>> connector;
+    /** Connects again under a disconnected session and resumes it; emits the new connection. */
+    private final Function<MuxSession, Mono<Connection>> resumer;
     private final CurrentLink current;
     private final boolean reconnect;
     private final List<ExposedSocket> sockets;
@@ -66,14 +72,14 @@ public final class SourceEndpoint implements Tunnel {
     private volatile Disposable pendingAttempt;
 
     /** A session and the connection under it. */
-    record Link(Connection connection, MuxSession session) {
+    record Attached(Connection connection, MuxSession session) {
     }
 
     /**
      * The link of the moment, or null while reconnecting; counts the local connections closed
      * meanwhile, so that an outage logs one line for them, not one per connection.
      */
-    static final class CurrentLink extends AtomicReference<Link> {
+    static final class CurrentLink extends AtomicReference<Attached> {
         private final AtomicLong refused = new AtomicLong();
 
         /** A connection on {@code socket} found no session and is closed: logged for the first of an outage. */
@@ -89,9 +95,11 @@ public final class SourceEndpoint implements Tunnel {
         }
     }
 
-    private SourceEndpoint(Supplier<Mono<Link>> connector, CurrentLink current, boolean reconnect,
+    private SourceEndpoint(Supplier<Mono<Attached>> connector, Function<MuxSession, Mono<Connection>> resumer,
+                           CurrentLink current, boolean reconnect,
                            List<ExposedSocket> sockets, Loops loops, InetSocketAddress address) {
         this.connector = connector;
+        this.resumer = resumer;
         this.current = current;
         this.reconnect = reconnect;
         this.sockets = List.copyOf(sockets);
@@ -105,14 +113,17 @@ public final class SourceEndpoint implements Tunnel {
 
     /**
      * Connects, waits for the handshakes, binds the exposed sockets with {@code access};
-     * {@code tls} null means plaintext. With {@code reconnect}, a session lost later is replaced
-     * by a new one instead of ending the source; the first connection must succeed.
+     * {@code tls} null means plaintext. A lost connection is resumed when {@code config} keeps
+     * sessions ({@link SessionConfig#resumable()}) and the destination does too. With
+     * {@code reconnect}, a session that ends later (not resumed) is replaced by a new one instead
+     * of ending the source; the first connection must succeed.
      */
     public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
                                      LoopResources given, SessionListener listener, TlsSettings tls,
                                      SocketAccess access, boolean reconnect) {
         Loops loops = Loops.of(given, "migtunnel-src");
-        Supplier<Mono<Link>> connector = () -> connectOnce(connect, config, loops, listener, tls);
+        Supplier<Mono<Attached>> connector = () -> connectOnce(connect, config, loops, listener, tls);
+        Function<MuxSession, Mono<Connection>> resumer = session -> resumeOnce(connect, session, loops, tls);
         CurrentLink current = new CurrentLink();
         List<ExposedSocket> created = new CopyOnWriteArrayList<>();
         return connector.get()
@@ -123,7 +134,8 @@ public final class SourceEndpoint implements Tunnel {
                     .doOnNext(created::add)
                     .collectList()
                     .flatMap(bound -> unlessClosed(link.session(), bound))
-                    .<Tunnel>map(bound -> new SourceEndpoint(connector, current, reconnect, bound, loops, connect))
+                    .<Tunnel>map(bound -> new SourceEndpoint(connector, resumer, current, reconnect, bound, loops,
+                        connect))
                     .doOnError(e -> {
                         link.session().close("start failed: " + e.getMessage());
                         link.connection().dispose();
@@ -134,34 +146,92 @@ public final class SourceEndpoint implements Tunnel {
     }
 
     /** One connection (TLS if configured) and its session, once the peer's HELLO was accepted. */
-    private static Mono<Link> connectOnce(InetSocketAddress connect, SessionConfig config, Loops loops,
+    private static Mono<Attached> connectOnce(InetSocketAddress connect, SessionConfig config, Loops loops,
                                           SessionListener listener, TlsSettings tls) {
         return Mono.defer(() -> {
             Sinks.One<MuxSession> attached = Sinks.one();
-            TcpClient client = TcpClient.newConnection()
-                .runOn(loops.resources())
-                .remoteAddress(() -> connect)
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
             // With TLS, doOnConnected runs (and connect() emits) once the handshake has completed.
-            return TlsSettings.secure(client, tls, config.handshakeTimeout())
+            return TlsSettings.secure(tunnelClient(connect, config, loops), tls, config.handshakeTimeout())
                 .doOnConnected(conn -> attached.tryEmitValue(
-                    SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener)))
+                    SessionChannels.attach(conn, true, config, StreamAcceptor.REFUSE_ALL, listener, null)))
                 .handle((in, out) -> Mono.never())
                 .connect()
                 .flatMap(conn -> attached.asMono().flatMap(session -> session.ready()
-                    .thenReturn(new Link(conn, session))
+                    .thenReturn(new Attached(conn, session))
                     .doOnError(e -> conn.dispose())));
         });
     }
 
-    /** Watches {@code link}'s session: its end ends the source, or starts reconnecting. */
-    private void follow(Link link) {
-        link.session().onClose().subscribe(null, e -> lost(link, e), () -> lost(link, null));
+    /** A new connection under {@code session}, which resumes on it; emits the connection once it has. */
+    private static Mono<Connection> resumeOnce(InetSocketAddress connect, MuxSession session, Loops loops,
+                                               TlsSettings tls) {
+        return Mono.defer(() -> {
+            Sinks.One<Link> attached = Sinks.one();
+            return TlsSettings.secure(tunnelClient(connect, session.config(), loops), tls,
+                    session.config().handshakeTimeout())
+                .doOnConnected(conn -> attached.tryEmitValue(SessionChannels.resume(conn, session)))
+                .handle((in, out) -> Mono.never())
+                .connect()
+                .flatMap(conn -> attached.asMono().flatMap(link -> link.resumed()
+                    .thenReturn(conn)
+                    .doOnError(e -> conn.dispose())));
+        });
     }
 
-    private void lost(Link link, Throwable cause) {
-        if (!current.compareAndSet(link, null)) {
+    /** Tunnel connections: auto-read off until the codec is in place; connected within the handshake timeout. */
+    private static TcpClient tunnelClient(InetSocketAddress connect, SessionConfig config, Loops loops) {
+        return TcpClient.newConnection()
+            .runOn(loops.resources())
+            .remoteAddress(() -> connect)
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.handshakeTimeout().toMillis())
+            .option(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR);
+    }
+
+    /**
+     * Watches {@code link}'s session: a lost connection starts resuming it; its end ends the
+     * source, or starts reconnecting to a new session.
+     */
+    private void follow(Attached link) {
+        MuxSession session = link.session();
+        session.onClose().subscribe(null, e -> lost(session, e), () -> lost(session, null));
+        session.disconnects().subscribe(why -> disconnected(session, why));
+    }
+
+    /** The session's connection is gone; the session waits for this side to resume it. */
+    private void disconnected(MuxSession session, String why) {
+        if (!disposed) {
+            resumeAttempt(session, 1); // the session's listener has logged the loss and its cause
+        }
+    }
+
+    private void resumeAttempt(MuxSession session, int n) {
+        pendingAttempt = Mono.delay(backoff(n)).then(resumer.apply(session)).subscribe(conn -> {
+            if (disposed) {
+                conn.dispose();
+                return;
+            }
+            Attached now = current.get();
+            if (now != null && now.session() == session) {
+                current.compareAndSet(now, new Attached(conn, session));
+            }
+            if (n > 1) {
+                log.info("resumed the session to {} at attempt {}", address, n);
+            }
+        }, e -> {
+            if (disposed || session.isClosed()) {
+                return; // the session ended (refused, or its grace period passed): lost() takes over
+            }
+            if (n == 1 || n % 10 == 0) {
+                log.info("resume attempt {} to {} failed: {}; retrying", n, address, e.getMessage());
+            }
+            resumeAttempt(session, n + 1);
+        });
+    }
+
+    private void lost(MuxSession session, Throwable cause) {
+        Attached link = current.get();
+        if (link == null || link.session() != session || !current.compareAndSet(link, null)) {
             return;
         }
         if (disposed || !reconnect) {
@@ -245,7 +315,7 @@ public final class SourceEndpoint implements Tunnel {
             .childOption(ChannelOption.RCVBUF_ALLOCATOR, SessionChannels.LOCAL_READS)
             .childOption(ChannelOption.ALLOCATOR, SessionChannels.ALLOCATOR)
             .doOnConnection(conn -> {
-                Link link = current.get();
+                Attached link = current.get();
                 if (link == null) {
                     current.refused(socket);
                     conn.dispose();
@@ -288,13 +358,13 @@ public final class SourceEndpoint implements Tunnel {
 
     @Override
     public List<Session> sessions() {
-        Link link = current.get();
+        Attached link = current.get();
         return link == null || disposed ? List.of() : List.of(link.session());
     }
 
     @Override
     public Mono<MuxStream> openStream(String name) {
-        Link link = current.get();
+        Attached link = current.get();
         return link == null ? Mono.error(new SessionClosedException(ErrorCode.REFUSED,
             "no tunnel session to " + address + " (reconnecting)")) : link.session().open(name);
     }
@@ -304,7 +374,7 @@ public final class SourceEndpoint implements Tunnel {
         return Mono.defer(() -> {
             disposed = true;
             stopAccepting();
-            Link link = current.get();
+            Attached link = current.get();
             return link == null ? Mono.<Void>empty() : link.session().shutdown(drain);
         }).then(Mono.fromRunnable(this::dispose));
     }
@@ -321,7 +391,7 @@ public final class SourceEndpoint implements Tunnel {
         if (attempt != null) {
             attempt.dispose();
         }
-        Link link = current.getAndSet(null);
+        Attached link = current.getAndSet(null);
         if (link != null) {
             // One loop task, in this order: the session closes, then its connection.
             try {
