@@ -257,6 +257,9 @@ public final class MuxSession implements Session, FrameReceiver {
             return;
         }
         lastReceivedNanos = clock.getAsLong();
+        if (resumption != null && !client) {
+            resumption.onPeerFrame();
+        }
         try {
             if (peer == null && frame.type() != FrameType.HELLO) {
                 throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "expected HELLO first, got " + frame.type());

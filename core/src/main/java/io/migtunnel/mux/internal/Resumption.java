@@ -45,6 +45,12 @@ final class Resumption {
     private Object peerIdentity;
     /** The session's token and secret, or (server, before the handshake) this connection's offer. */
     private SessionSecrets secrets;
+    /**
+     * Server, after a resume: the credentials the client resumed with, still valid until a frame
+     * from it on the new connection shows that it got RESUME_OK (and moved to {@link #secrets}). A
+     * connection lost before that leaves the client with these.
+     */
+    private SessionSecrets previous;
     /** Server: the nonce of this connection's SESSION. */
     private byte[] serverNonce;
 
@@ -137,6 +143,9 @@ final class Resumption {
         if (directory != null && secrets != null) {
             directory.unregister(secrets.token(), session);
         }
+        if (directory != null && previous != null) {
+            directory.unregister(previous.token(), session);
+        }
         for (StreamState s : tombstones.values()) {
             s.forget();
         }
@@ -156,7 +165,7 @@ final class Resumption {
      */
     void onResume(Link from, ByteBuf payload, HelloFrameCodec.PeerLimits limits) {
         byte[] token = ResumeFrameCodec.token(payload);
-        ResumeRequest request = new ResumeRequest(ResumeFrameCodec.clientNonce(payload),
+        ResumeRequest request = new ResumeRequest(token, ResumeFrameCodec.clientNonce(payload),
             ResumeFrameCodec.proof(payload), ResumeFrameCodec.table(payload), serverNonce, secrets, peerIdentity, limits);
         MuxSession target = directory.find(token);
         if (target == null) {
@@ -169,15 +178,17 @@ final class Resumption {
     }
 
     /** What a RESUME asked, with what the server knows of the connection it came on. */
-    record ResumeRequest(byte[] clientNonce, byte[] proof, ResumeTable table, byte[] serverNonce,
+    record ResumeRequest(byte[] token, byte[] clientNonce, byte[] proof, ResumeTable table, byte[] serverNonce,
                          SessionSecrets rotated, Object peerIdentity, HelloFrameCodec.PeerLimits limits) {
     }
 
     /** On the resumed session: checks the request and, if it holds, moves onto the connection. */
     private void adopt(Link from, ResumeRequest request) {
-        String refusal = session.isClosed() ? "no such session (it ended)"
+        SessionSecrets named = secrets.names(request.token()) ? secrets
+            : previous != null && previous.names(request.token()) ? previous : null;
+        String refusal = session.isClosed() || named == null ? "no such session (it ended)"
             : !Objects.equals(peerIdentity, request.peerIdentity()) ? "peer identity differs from the session's first connection"
-            : !SessionSecrets.sameProof(secrets.clientProof(request.serverNonce(), request.clientNonce()), request.proof())
+            : !SessionSecrets.sameProof(named.clientProof(request.serverNonce(), request.clientNonce()), request.proof())
                 ? "bad proof"
             : !session.peerLimits().equals(request.limits()) ? "peer limits differ: " + request.limits() + " now, "
                 + session.peerLimits() + " before"
@@ -190,8 +201,12 @@ final class Resumption {
             session.refuseResume(from, refusal);
             return;
         }
-        byte[] proof = secrets.serverProof(request.serverNonce(), request.clientNonce());
-        directory.unregister(secrets.token(), session);
+        byte[] proof = named.serverProof(request.serverNonce(), request.clientNonce());
+        SessionSecrets unused = named == secrets ? previous : secrets;
+        if (unused != null) {
+            directory.unregister(unused.token(), session);
+        }
+        previous = named;
         secrets = request.rotated();
         directory.register(secrets.token(), session);
         from.writer().resumeOk(proof, session.table());
@@ -452,6 +467,14 @@ final class Resumption {
         tombstones.put(s.id(), s);
         awaitingPing.add(s);
         maybePing();
+    }
+
+    /** Server: a frame arrived on the session's connection; the client has the new credentials. */
+    void onPeerFrame() {
+        if (previous != null) {
+            directory.unregister(previous.token(), session);
+            previous = null;
+        }
     }
 
     /** The session's current token (for tests). */

@@ -51,9 +51,17 @@ final class LoopbackSink implements FrameSink {
      * what is queued, are lost.
      */
     void cutOnWrite(FrameType type, boolean fin, Runnable alsoCut) {
-        this.cutWhen = bytes -> bytes.readableBytes() >= Limits.HEADER_LENGTH
+        cutWhen(bytes -> bytes.readableBytes() >= Limits.HEADER_LENGTH
             && bytes.getUnsignedByte(bytes.readerIndex()) == type.code()
-            && (!fin || (bytes.getUnsignedByte(bytes.readerIndex() + 1) & Frame.FLAG_FIN) != 0);
+            && (!fin || (bytes.getUnsignedByte(bytes.readerIndex() + 1) & Frame.FLAG_FIN) != 0), alsoCut);
+    }
+
+    /**
+     * Cuts this wire (and runs {@code alsoCut}) when {@code frame}, shown the first bytes of each
+     * frame written (a whole frame, or a DATA header), answers true.
+     */
+    void cutWhen(Predicate<ByteBuf> frame, Runnable alsoCut) {
+        this.cutWhen = frame;
         this.onCut = alsoCut;
     }
 

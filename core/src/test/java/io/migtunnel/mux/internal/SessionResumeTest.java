@@ -276,13 +276,22 @@ class SessionResumeTest {
 
     @Test
     void aReplayedResumeIsRefusedAndTheSessionStaysWithItsOwner() throws Exception {
-        Collector atServer = acceptAndCollect();
+        java.util.Map<String, Collector> byName = new java.util.concurrent.ConcurrentHashMap<>();
+        serverAcceptor = stream -> {
+            stream.accept();
+            Collector c = new Collector();
+            byName.put(stream.name(), c);
+            stream.inbound().subscribe(c);
+        };
         connect();
         onLoop(() -> {
             cutBoth();
             return null;
         });
         awaitTrue(() -> resumes.get() == 1);
+        MuxStream first = client.open("first").block(Duration.ofSeconds(5));
+        first.inbound().subscribe(ByteBuf::release);
+        first.send(chunks(random(9, 1000))).block(Duration.ofSeconds(5)); // the client has used the new connection
         // The attacker saw the RESUME of that connection; it replays it on its own.
         byte[] token = onLoop(() -> client.resumption().token());
         ByteBuf replay = ResumeFrameCodec.encode(ALLOC, lastResumeToken, lastClientNonce, lastProof,
@@ -300,7 +309,8 @@ class SessionResumeTest {
         byte[] data = random(8, 10_000);
         stream.inbound().subscribe(ByteBuf::release);
         stream.send(chunks(data)).subscribe(null, e -> { });
-        assertThat(atServer.done.get(10, TimeUnit.SECONDS)).isEqualTo(data);
+        awaitTrue(() -> byName.containsKey("still-mine"));
+        assertThat(byName.get("still-mine").done.get(10, TimeUnit.SECONDS)).isEqualTo(data);
     }
 
     // =====================================================================================
@@ -456,6 +466,8 @@ class SessionResumeTest {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         private volatile int size;
         final CompletableFuture<byte[]> done = new CompletableFuture<>();
+
+
 
         @Override
         protected void hookOnNext(ByteBuf value) {
