@@ -113,31 +113,17 @@ class TunnelResumeTest {
     @Test
     void aBlackHoleLongerThanTheKeepaliveTimeoutIsResumedWhenTheNetworkComesBack() throws Exception {
         start(CONFIG.withKeepalive(Duration.ofMillis(200), Duration.ofSeconds(1)), true);
-        byte[] data = new byte[16 << 20];
-        new Random(12).nextBytes(data);
-        AtomicLong echoed = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try (SocketChannel ch = UnixClient.connect(dir.resolve("echo-exposed.sock"))) {
-            Future<byte[]> reply = pool.submit(() -> readAll(ch, echoed));
-            Future<?> writing = pool.submit(() -> {
-                UnixClient.writeAll(ch, data);
-                ch.shutdownOutput();
-                return null;
-            });
+        Await.until("the destination's session", Duration.ofSeconds(10), () -> destination.sessions().size() == 1);
+        Session atDestination = destination.sessions().get(0);
+        echoWhile(16 << 20, echoed -> {
             Await.until("echoed past 4 MiB", Duration.ofSeconds(60), () -> echoed.get() > 4 << 20);
-            assertThat(destination.sessions()).hasSize(1);
-            Session atDestination = destination.sessions().get(0);
             proxy.stall();
             Await.until("both ends declare the connection dead", Duration.ofSeconds(30),
                 () -> !atDestination.isConnected() && !source.sessions().get(0).isConnected());
             assertThat(resumes.get()).as("no resume through a black hole").isZero();
             proxy.flow();
-            writing.get(60, TimeUnit.SECONDS);
-            assertThat(reply.get(60, TimeUnit.SECONDS)).isEqualTo(data);
-            assertThat(destination.sessions()).containsExactly(atDestination);
-        } finally {
-            pool.shutdownNow();
-        }
+        });
+        assertThat(destination.sessions()).containsExactly(atDestination);
         assertThat(resumes.get()).isPositive();
         assertThat(refusals).isEmpty();
     }
@@ -147,30 +133,17 @@ class TunnelResumeTest {
         start();
         Await.until("the destination's session", Duration.ofSeconds(10), () -> destination.sessions().size() == 1);
         Session before = destination.sessions().get(0);
-        byte[] data = new byte[48 << 20];
-        new Random(11).nextBytes(data);
-        AtomicLong echoed = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try (SocketChannel ch = UnixClient.connect(dir.resolve("echo-exposed.sock"))) {
-            Future<byte[]> reply = pool.submit(() -> readAll(ch, echoed));
-            Future<?> writing = pool.submit(() -> {
-                UnixClient.writeAll(ch, data);
-                ch.shutdownOutput();
-                return null;
-            });
+        int bytes = 48 << 20;
+        echoWhile(bytes, echoed -> {
             int port = destination.address().getPort();
             for (int cut = 1; cut <= 3; cut++) {
-                long threshold = (long) data.length * cut / 4;
+                long threshold = (long) bytes * cut / 4;
                 Await.until("echoed past " + threshold, Duration.ofSeconds(60), () -> echoed.get() > threshold);
                 assertThat(TcpCuts.reset(port)).as("connections reset").isPositive();
                 long expected = cut;
                 Await.until("resume " + cut, Duration.ofSeconds(30), () -> resumes.get() >= expected);
             }
-            writing.get(60, TimeUnit.SECONDS);
-            assertThat(reply.get(60, TimeUnit.SECONDS)).isEqualTo(data);
-        } finally {
-            pool.shutdownNow();
-        }
+        });
         assertThat(destination.sessions()).containsExactly(before);
         assertThat(refusals).isEmpty();
         assertThat(echo.failures()).isEmpty();
@@ -195,6 +168,36 @@ class TunnelResumeTest {
         assertThat(destination.sessions()).hasSize(1);
         assertThat(victim.isConnected()).isTrue();
         assertThat(resumes.get()).isZero();
+    }
+
+    /** What a test does to the network while {@link #echoWhile} pushes; sees the bytes echoed so far. */
+    @FunctionalInterface
+    private interface Meanwhile {
+        void run(AtomicLong echoed) throws Exception;
+    }
+
+    /**
+     * Pushes {@code bytes} random bytes through the exposed echo route and reads them back, both
+     * at once, while {@code meanwhile} runs; then checks that exactly the bytes sent came back.
+     */
+    private void echoWhile(int bytes, Meanwhile meanwhile) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(bytes).nextBytes(data);
+        AtomicLong echoed = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (SocketChannel ch = UnixClient.connect(dir.resolve("echo-exposed.sock"))) {
+            Future<byte[]> reply = pool.submit(() -> readAll(ch, echoed));
+            Future<?> writing = pool.submit(() -> {
+                UnixClient.writeAll(ch, data);
+                ch.shutdownOutput();
+                return null;
+            });
+            meanwhile.run(echoed);
+            writing.get(60, TimeUnit.SECONDS);
+            assertThat(reply.get(60, TimeUnit.SECONDS)).isEqualTo(data);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** A connection of its own that asks to resume, then sends {@code second}; the GOAWAY it gets. */

@@ -2,27 +2,22 @@ package io.migtunnel.mux.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamAcceptor;
 import io.migtunnel.protocol.Limits;
 import io.migtunnel.testing.ManualEventExecutor;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
-import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 
 /**
@@ -67,8 +62,8 @@ class SessionResumePropertyTest {
         final int down;
         final long seed;
         final List<Integer> cuts;
-        final Map<Integer, Collector> atServer = new HashMap<>();
-        final Map<Integer, Collector> atClient = new HashMap<>();
+        final Map<Integer, StreamBytes> atServer = new HashMap<>();
+        final Map<Integer, StreamBytes> atClient = new HashMap<>();
         final StreamAcceptor acceptor;
         MuxSession client;
         MuxSession server;
@@ -88,7 +83,7 @@ class SessionResumePropertyTest {
             this.acceptor = stream -> {
                 int i = Integer.parseInt(stream.name().substring(1));
                 stream.accept();
-                Collector c = new Collector();
+                StreamBytes c = new StreamBytes();
                 atServer.put(i, c);
                 stream.inbound().subscribe(c);
                 stream.send(chunks(sent(i, false))).subscribe(null, e -> { });
@@ -96,9 +91,8 @@ class SessionResumePropertyTest {
         }
 
         byte[] sent(int stream, boolean upstream) {
-            byte[] b = new byte[upstream ? up / (stream + 1) : down / (stream + 1)];
-            new SplittableRandom(seed * 31 + stream * 2L + (upstream ? 1 : 0)).nextBytes(b);
-            return b;
+            return StreamBytes.random(seed * 31 + stream * 2L + (upstream ? 1 : 0),
+                upstream ? up / (stream + 1) : down / (stream + 1));
         }
 
         void go() {
@@ -117,7 +111,7 @@ class SessionResumePropertyTest {
             for (int i = 0; i < streams; i++) {
                 int n = i;
                 client.open("s" + i).subscribe(stream -> {
-                    Collector c = new Collector();
+                    StreamBytes c = new StreamBytes();
                     atClient.put(n, c);
                     stream.inbound().subscribe(c);
                     stream.send(chunks(sent(n, true))).subscribe(null, e -> { });
@@ -131,7 +125,7 @@ class SessionResumePropertyTest {
 
         private boolean settled() {
             return failure != null || client.isClosed() || (atClient.size() == streams && atServer.size() == streams
-                && atClient.values().stream().allMatch(c -> c.done) && atServer.values().stream().allMatch(c -> c.done)
+                && atClient.values().stream().allMatch(StreamBytes::finished) && atServer.values().stream().allMatch(StreamBytes::finished)
                 && client.activeStreams() == 0 && server.activeStreams() == 0
                 && client.isConnected() && server.isConnected());
         }
@@ -192,31 +186,6 @@ class SessionResumePropertyTest {
     }
 
     private static Flux<ByteBuf> chunks(byte[] data) {
-        int chunk = 20_000;
-        return Flux.range(0, (data.length + chunk - 1) / chunk)
-            .map(i -> Unpooled.copiedBuffer(data, i * chunk, Math.min(chunk, data.length - i * chunk)));
-    }
-
-    /** A stream's bytes as they arrive, and whether FIN came. */
-    private static final class Collector extends BaseSubscriber<ByteBuf> {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        boolean done;
-
-        @Override
-        protected void hookOnNext(ByteBuf value) {
-            byte[] b = new byte[value.readableBytes()];
-            value.readBytes(b);
-            value.release();
-            bytes.writeBytes(b);
-        }
-
-        @Override
-        protected void hookOnComplete() {
-            done = true;
-        }
-
-        byte[] bytes() {
-            return bytes.toByteArray();
-        }
+        return StreamBytes.chunks(data, 20_000);
     }
 }

@@ -16,12 +16,9 @@ import io.migtunnel.protocol.ResumeFrameCodec;
 import io.migtunnel.protocol.ResumeTable;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultEventExecutor;
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -89,7 +86,7 @@ class SessionResumeTest {
         int bytes = 24 << 20;
         byte[] up = random(1, bytes);
         byte[] down = random(2, bytes);
-        Collector atServer = new Collector();
+        StreamBytes atServer = new StreamBytes();
         serverAcceptor = stream -> {
             stream.accept();
             stream.inbound().subscribe(atServer);
@@ -97,7 +94,7 @@ class SessionResumeTest {
         };
         connect();
         MuxStream stream = client.open("migration").block(Duration.ofSeconds(5));
-        Collector atClient = new Collector();
+        StreamBytes atClient = new StreamBytes();
         stream.inbound().subscribe(atClient);
         stream.send(chunks(up)).subscribe(null, e -> { });
 
@@ -123,7 +120,7 @@ class SessionResumeTest {
     void aBlackHoleLongerThanTheKeepaliveTimeoutIsResumedToo() throws Exception {
         config = CONFIG.withKeepalive(Duration.ofMillis(50), Duration.ofMillis(200));
         byte[] up = random(3, 4 << 20);
-        Collector atServer = acceptAndCollect();
+        StreamBytes atServer = acceptAndCollect();
         connect();
         MuxStream stream = client.open("nbd/disk0").block(Duration.ofSeconds(5));
         stream.inbound().subscribe(ByteBuf::release);
@@ -144,7 +141,7 @@ class SessionResumeTest {
 
     @Test
     void anOpenLostInTheCutIsSentAgainAndItsStreamWorks() throws Exception {
-        Collector atServer = acceptAndCollect();
+        StreamBytes atServer = acceptAndCollect();
         connect();
         toServer.cutOnWrite(FrameType.OPEN, false, () -> toClient.cut());
         MuxStream stream = client.open("control").block(Duration.ofSeconds(5));
@@ -157,7 +154,7 @@ class SessionResumeTest {
 
     @Test
     void aFinLostInTheCutIsSentAgainAndBothSidesForgetTheStream() throws Exception {
-        Collector atServer = new Collector();
+        StreamBytes atServer = new StreamBytes();
         serverAcceptor = stream -> {
             stream.accept();
             stream.inbound().subscribe(atServer);
@@ -210,7 +207,7 @@ class SessionResumeTest {
 
     @Test
     void aStreamOpenedWhileDisconnectedWaitsAndThenWorks() throws Exception {
-        Collector atServer = acceptAndCollect();
+        StreamBytes atServer = acceptAndCollect();
         autoResume = false;
         connect();
         onLoop(() -> {
@@ -276,10 +273,10 @@ class SessionResumeTest {
 
     @Test
     void aReplayedResumeIsRefusedAndTheSessionStaysWithItsOwner() throws Exception {
-        java.util.Map<String, Collector> byName = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Map<String, StreamBytes> byName = new java.util.concurrent.ConcurrentHashMap<>();
         serverAcceptor = stream -> {
             stream.accept();
-            Collector c = new Collector();
+            StreamBytes c = new StreamBytes();
             byName.put(stream.name(), c);
             stream.inbound().subscribe(c);
         };
@@ -321,8 +318,8 @@ class SessionResumeTest {
     private byte[] lastClientNonce;
     private byte[] lastProof;
 
-    private Collector acceptAndCollect() {
-        Collector at = new Collector();
+    private StreamBytes acceptAndCollect() {
+        StreamBytes at = new StreamBytes();
         serverAcceptor = stream -> {
             stream.accept();
             stream.inbound().subscribe(at);
@@ -461,48 +458,12 @@ class SessionResumeTest {
         return goAway.get(5, TimeUnit.SECONDS);
     }
 
-    /** Collects a stream's bytes on the loop; completes with them at FIN. */
-    private static final class Collector extends reactor.core.publisher.BaseSubscriber<ByteBuf> {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private volatile int size;
-        final CompletableFuture<byte[]> done = new CompletableFuture<>();
-
-
-
-        @Override
-        protected void hookOnNext(ByteBuf value) {
-            byte[] b = new byte[value.readableBytes()];
-            value.readBytes(b);
-            value.release();
-            bytes.writeBytes(b);
-            size = bytes.size();
-        }
-
-        @Override
-        protected void hookOnComplete() {
-            done.complete(bytes.toByteArray());
-        }
-
-        @Override
-        protected void hookOnError(Throwable t) {
-            done.completeExceptionally(t);
-        }
-
-        int size() {
-            return size;
-        }
-    }
-
     private static Flux<ByteBuf> chunks(byte[] data) {
-        int chunk = 48 * 1024;
-        return Flux.range(0, (data.length + chunk - 1) / chunk)
-            .map(i -> Unpooled.copiedBuffer(data, i * chunk, Math.min(chunk, data.length - i * chunk)));
+        return StreamBytes.chunks(data, 48 * 1024);
     }
 
     private static byte[] random(long seed, int n) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+        return StreamBytes.random(seed, n);
     }
 
     private <T> T onLoop(Callable<T> task) throws Exception {
