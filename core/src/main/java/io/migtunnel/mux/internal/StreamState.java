@@ -58,6 +58,8 @@ final class StreamState implements MuxStream {
     private final Sinks.Empty<Void> sendDone = Sinks.empty();
     /** What was sent and not yet consumed by the peer, for a resumable session; else null. */
     private final RetainedBytes retained;
+    /** The most {@link #retained} may hold: this side's own stream window. */
+    private final int retainLimit;
 
     // ---- lifecycle ----
     private Throwable resetCause;
@@ -82,6 +84,7 @@ final class StreamState implements MuxStream {
         this.receiveWindow = new ReceiveWindow(receiveWindow);
         this.sendWindow = new SendWindow(sendWindow);
         this.retained = retain ? new RetainedBytes() : null;
+        this.retainLimit = receiveWindow;
     }
 
     @Override
@@ -330,9 +333,19 @@ final class StreamState implements MuxStream {
         session.wantsToWrite(this);
     }
 
+    /**
+     * Bytes this stream may send now: the peer's credit, and in a resumable session no more than
+     * one local stream window kept for retransmission, whatever window the peer announced (a peer
+     * that never reports consumption cannot make this side hold more).
+     */
+    private long sendable() {
+        long credit = sendWindow.available();
+        return retained == null ? credit : Math.min(credit, retainLimit - retained.bytes());
+    }
+
     /** Starts the credit-blocked clock when data waits and the credit is used up; cheap otherwise. */
     private void noteIfCreditBlocked() {
-        if (!creditBlocked && sendWindow.available() <= 0 && !pending.isEmpty()) {
+        if (!creditBlocked && sendable() <= 0 && !pending.isEmpty()) {
             creditBlocked = true;
             creditBlockedSince = System.nanoTime();
         }
@@ -351,7 +364,7 @@ final class StreamState implements MuxStream {
         if (upstream == null || upstreamDone || resetCause != null || !session.isWritable()) {
             return;
         }
-        int n = demand.toRequest(sendWindow.available());
+        int n = demand.toRequest(sendable());
         if (n > 0) {
             upstream.request(n);
         }
@@ -362,7 +375,7 @@ final class StreamState implements MuxStream {
         if (resetCause != null || finSent) {
             return false;
         }
-        return pending.isEmpty() ? upstreamDone : sendWindow.available() > 0;
+        return pending.isEmpty() ? upstreamDone : sendable() > 0;
     }
 
     /**
@@ -371,8 +384,8 @@ final class StreamState implements MuxStream {
      */
     boolean writeSome(int maxFrame) {
         ByteBuf head = pending.peek();
-        if (head != null && sendWindow.available() > 0) {
-            int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendWindow.available()));
+        if (head != null && sendable() > 0) {
+            int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendable()));
             ByteBuf chunk;
             if (length == head.readableBytes()) {
                 chunk = pending.poll();
@@ -410,11 +423,16 @@ final class StreamState implements MuxStream {
     /** The peer granted credit; a CREDIT the protocol forbids throws {@code ProtocolException}. */
     void onCredit(long consumed, long limit) {
         long grown = sendWindow.onCredit(id, consumed, limit);
+        long released = 0;
         if (retained != null) {
+            long before = retained.bytes();
             retained.consumedTo(consumed);
+            released = before - retained.bytes();
         }
-        if (grown > 0) {
-            sendWindowChanged(grown);
+        if (grown > 0 || released > 0) {
+            if (grown > 0) {
+                sendWindowChanged(grown);
+            }
             endCreditBlocked();
             if (!pending.isEmpty()) {
                 session.wantsToWrite(this);

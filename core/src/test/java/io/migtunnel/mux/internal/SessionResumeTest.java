@@ -60,6 +60,8 @@ class SessionResumeTest {
         }
     };
     private SessionConfig config = CONFIG;
+    /** The server's own configuration, when it differs from the client's. */
+    private SessionConfig serverConfig;
     private StreamAcceptor serverAcceptor = StreamAcceptor.REFUSE_ALL;
     private MuxSession client;
     private MuxSession server;
@@ -226,6 +228,21 @@ class SessionResumeTest {
         assertThat(atServer.done.get(10, TimeUnit.SECONDS)).isEqualTo(data);
     }
 
+    @Test
+    void aPeerThatAnnouncesAHugeWindowAndNeverConsumesGetsOneLocalWindowAtMost() throws Exception {
+        // The server grants 16 windows and its consumer never reads: no CREDIT ever comes back.
+        serverConfig = CONFIG.withStreamWindow(16 * WINDOW);
+        serverAcceptor = stream -> stream.accept();
+        connect();
+        MuxStream stream = client.open("nbd/disk3").block(Duration.ofSeconds(5));
+        stream.inbound().subscribe(ByteBuf::release);
+        stream.send(chunks(random(10, 8 * WINDOW))).subscribe(null, e -> { });
+        awaitTrue(() -> onLoopQuietly(() -> server.bufferedBytes()) >= WINDOW);
+        onLoop(() -> null); // anything the client still had queued
+        assertThat(onLoop(() -> server.bufferedBytes())).as("held for retransmission: one local window")
+            .isEqualTo(WINDOW);
+    }
+
     // =====================================================================================
     // Refusals
     // =====================================================================================
@@ -331,7 +348,8 @@ class SessionResumeTest {
         toServer = new LoopbackSink(loop);
         toClient = new LoopbackSink(loop);
         client = new MuxSession(true, config, toServer, loop, StreamAcceptor.REFUSE_ALL, events);
-        server = new MuxSession(false, config, toClient, loop, serverAcceptor, events);
+        server = new MuxSession(false, serverConfig != null ? serverConfig : config, toClient, loop, serverAcceptor,
+            events);
         server.serveResumes(directory, null);
         toServer.connectTo(server);
         toClient.connectTo(client);
