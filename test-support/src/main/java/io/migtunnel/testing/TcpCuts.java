@@ -14,7 +14,8 @@ public final class TcpCuts {
 
     /**
      * Resets every established TCP connection from or to local port {@code port}; returns how many
-     * sockets were destroyed (both ends count when both are on this machine).
+     * sockets {@code ss} destroyed. With both ends on this machine that is usually 1: the reset the
+     * first one sends closes the other before {@code ss} reaches it.
      */
     public static int reset(int port) {
         RealBinaries.require("ss");

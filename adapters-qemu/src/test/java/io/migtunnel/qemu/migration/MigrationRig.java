@@ -1,7 +1,11 @@
 package io.migtunnel.qemu.migration;
 
+import io.migtunnel.mux.Session;
+import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.SessionListener;
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
+import io.migtunnel.testing.Await;
 import io.migtunnel.testing.RealBinaries;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
@@ -10,8 +14,17 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import reactor.core.publisher.Mono;
 
 /**
  * Two real QEMUs on this machine (a running source with random disks and a random blob in RAM, a
@@ -21,15 +34,27 @@ final class MigrationRig implements AutoCloseable {
     static final long MiB = 1 << 20;
     static final long BLOB_ADDRESS = 0x1000000L;
     static final long BLOB_SIZE = 16 * MiB;
+    /** The resume grace period of both tunnel ends of a {@link #resumable} rig. */
+    static final Duration RESUME_GRACE = Duration.ofSeconds(30);
 
     final Path dir;
     final Map<String, Path> sourceImages = new LinkedHashMap<>();
     final Map<String, Path> pristine = new LinkedHashMap<>();
     final Map<String, Path> destinationImages = new LinkedHashMap<>();
     final Path blob;
+    /** The size of {@link #blob}: {@link #BLOB_SIZE} unless given. */
+    final long blobSize;
     final QemuVm source;
     final QemuVm destination;
-    final Tunnel tunnel;
+    /** Both tunnel ends' session config (resumption off unless {@link #resumable}). */
+    final SessionConfig config;
+    /** What the destination tunnel's sessions report (for every destination tunnel bound). */
+    final SessionEvents destinationEvents = new SessionEvents();
+    /** What the sessions of {@link #migration()}'s source tunnel report. */
+    final SessionEvents sourceEvents = new SessionEvents();
+    private final Function<QemuVm, QmpLocator> locator;
+    /** The destination tunnel; a new one after {@link #restartDestination()}. */
+    volatile Tunnel tunnel;
 
     /** Fails the test without QEMU, skips it with -Dmigtunnel.skipQemu=true (see {@link RealBinaries}). */
     static void assumeQemu() {
@@ -50,16 +75,39 @@ final class MigrationRig implements AutoCloseable {
     /** With {@code destinationStopped}, the destination QEMU starts with {@code -S}. */
     MigrationRig(Path dir, long size, Map<String, Long> destinationDisks,
                  java.util.function.Function<QemuVm, QmpLocator> locator, boolean destinationStopped) throws Exception {
+        this(dir, 2, size, destinationDisks, locator, destinationStopped, SessionConfig.defaults(), BLOB_SIZE);
+    }
+
+    /**
+     * {@code count} disks of {@code size} on both sides ({@code disk0}…), and both tunnel ends keep
+     * their session for {@link #RESUME_GRACE} after losing its connection, to resume it.
+     */
+    static MigrationRig resumable(Path dir, long size, int count) throws Exception {
+        return resumable(dir, size, count, BLOB_SIZE);
+    }
+
+    /** As {@link #resumable(Path, long, int)}, with {@code blobSize} random bytes in guest RAM. */
+    static MigrationRig resumable(Path dir, long size, int count, long blobSize) throws Exception {
+        return new MigrationRig(dir, count, size, disksOf(count, size), vm -> QmpLocator.single(vm.qmpSocket()), false,
+            SessionConfig.defaults().withResumeGrace(RESUME_GRACE), blobSize);
+    }
+
+    private MigrationRig(Path dir, int sourceDisks, long size, Map<String, Long> destinationDisks,
+                         Function<QemuVm, QmpLocator> locator, boolean destinationStopped, SessionConfig config,
+                         long blobSize) throws Exception {
         this.dir = dir;
+        this.blobSize = blobSize;
+        this.config = config;
+        this.locator = locator;
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < sourceDisks; i++) {
             String id = "disk" + i;
             Path image = DiskImages.randomQcow2(dir.resolve("src-" + id + ".qcow2"), size, 0x5eed + i);
             sourceImages.put(id, image);
             pristine.put(id, Files.copy(image, dir.resolve("pristine-" + id + ".qcow2")));
             src.disk(id, image);
         }
-        blob = DiskImages.randomFile(dir.resolve("ram.bin"), BLOB_SIZE, 0xb10b);
+        blob = DiskImages.randomFile(dir.resolve("ram.bin"), blobSize, 0xb10b);
         src.ramBlob(blob, BLOB_ADDRESS);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
         if (destinationStopped) {
@@ -72,9 +120,40 @@ final class MigrationRig implements AutoCloseable {
         }
         source = src.start();
         destination = dst.start();
-        tunnel = TunnelDestination.create()
-            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(locator.apply(destination)))
-            .bind().block(Duration.ofSeconds(10));
+        tunnel = destinationTunnel(new InetSocketAddress("127.0.0.1", 0)).bind().block(Duration.ofSeconds(10));
+    }
+
+    /** A destination tunnel in orchestrated mode for the destination VM, with a fresh {@link IncomingMigrations}. */
+    private TunnelDestination destinationTunnel(InetSocketAddress listen) {
+        return TunnelDestination.create().listen(listen).config(config).listener(destinationEvents)
+            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(locator.apply(destination)));
+    }
+
+    /**
+     * As the destination host restarting: its tunnel goes at once (connections closed without a
+     * GOAWAY, sessions forgotten), and a new one, which knows no session, listens on the same port.
+     */
+    void restartDestination() throws Exception {
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", tunnel.address().getPort());
+        Tunnel old = tunnel;
+        old.dispose();
+        old.onClose().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
+        tunnel = Await.until("a new destination tunnel on " + address, Duration.ofSeconds(10), () -> {
+            try {
+                return destinationTunnel(address).bind().block(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                return null; // the port is not free yet
+            }
+        }, Objects::nonNull);
+    }
+
+    /** {@code count} disks of {@code size}: {@code disk0}, {@code disk1}… */
+    static Map<String, Long> disksOf(int count, long size) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++) {
+            m.put("disk" + i, size);
+        }
+        return m;
     }
 
     static Map<String, Long> disks(long size0, long size1) {
@@ -86,16 +165,83 @@ final class MigrationRig implements AutoCloseable {
 
     SourceMigration migration() {
         return SourceMigration.create(source.qmpSocket(),
-            TunnelSource.create().connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())));
+            TunnelSource.create().config(config).listener(sourceEvents)
+                .connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())));
     }
 
-    /** SHA-256 of {@code BLOB_SIZE} bytes of guest RAM at {@code BLOB_ADDRESS}. */
+    /** SHA-256 of {@link #blobSize} bytes of guest RAM at {@code BLOB_ADDRESS}. */
     String ramDigest(QemuVm vm) throws Exception {
-        return vm.ramSha256(BLOB_ADDRESS, BLOB_SIZE);
+        return vm.ramSha256(BLOB_ADDRESS, blobSize);
     }
 
     String diagnostics() {
         return "=== source ===\n" + source.log() + "\n=== destination ===\n" + destination.log();
+    }
+
+    /** Counts what a tunnel end's sessions report about their connection; thread-safe. */
+    static final class SessionEvents implements SessionListener {
+        private final Set<Session> ready = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        private final AtomicInteger disconnects = new AtomicInteger();
+        private final AtomicInteger resumes = new AtomicInteger();
+        private final List<Long> retransmittedPerResume = Collections.synchronizedList(new ArrayList<>());
+        private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+
+        /** The sessions whose handshake completed (a resumed one counts once). */
+        Set<Session> readySessions() {
+            synchronized (ready) {
+                return Set.copyOf(ready);
+            }
+        }
+
+        int disconnects() {
+            return disconnects.get();
+        }
+
+        int resumes() {
+            return resumes.get();
+        }
+
+        /** DATA bytes sent again after resume {@code n} (from 1). */
+        long retransmittedAt(int n) {
+            return retransmittedPerResume.get(n - 1);
+        }
+
+        /** Every event, in order, for messages. */
+        List<String> log() {
+            synchronized (log) {
+                return List.copyOf(log);
+            }
+        }
+
+        @Override
+        public void onReady(Session session) {
+            ready.add(session);
+            log.add("ready " + System.identityHashCode(session));
+        }
+
+        @Override
+        public void onDisconnected(Session session, String why) {
+            disconnects.incrementAndGet();
+            log.add("disconnected " + System.identityHashCode(session) + ": " + why);
+        }
+
+        @Override
+        public void onResumed(Session session, Duration outage, long retransmittedBytes) {
+            retransmittedPerResume.add(retransmittedBytes);
+            resumes.incrementAndGet();
+            log.add("resumed " + System.identityHashCode(session) + " after " + outage.toMillis() + " ms, "
+                + retransmittedBytes + " bytes again");
+        }
+
+        @Override
+        public void onResumeRefused(String reason) {
+            log.add("resume refused: " + reason);
+        }
+
+        @Override
+        public void onClosed(Session session, Throwable cause) {
+            log.add("closed " + System.identityHashCode(session) + (cause == null ? "" : ": " + cause.getMessage()));
+        }
     }
 
     @Override

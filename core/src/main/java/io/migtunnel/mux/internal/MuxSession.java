@@ -75,6 +75,8 @@ public final class MuxSession implements Session, FrameReceiver {
     private boolean handshakeDone;
     /** Whether the peer's HELLO set RESUMABLE. */
     private boolean peerResumable;
+    /** Server: this connection's HELLO asked to resume another session; this one never becomes a session. */
+    private boolean carriesResume;
     private long lastReceivedNanos;
     private java.util.function.LongSupplier clock = System::nanoTime;
     private long pingsSent;
@@ -351,6 +353,7 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         peerResumable = (flags & HelloFrameCodec.RESUMABLE) != 0;
         if (!client && (flags & HelloFrameCodec.RESUME) != 0) {
+            carriesResume = true;
             if (!keepsSessions()) {
                 refuseResume(first, "no such session: this side does not keep sessions (resume grace 0)");
             }
@@ -402,7 +405,7 @@ public final class MuxSession implements Session, FrameReceiver {
 
     /** Whether both sides keep this session for resumption. */
     boolean resumable() {
-        return keepsSessions() && peerResumable;
+        return keepsSessions() && peerResumable && !carriesResume;
     }
 
     private void onOpen(int id, String name) {
@@ -832,7 +835,7 @@ public final class MuxSession implements Session, FrameReceiver {
         on.writer().stop();
         on.sink().close();
         listener.onResumeRefused(reason);
-        if (on == first && !client && !handshakeDone) {
+        if (on == first && carriesResume) {
             dissolve(new SessionClosedException(ErrorCode.RESUME_REFUSED, reason));
         }
     }

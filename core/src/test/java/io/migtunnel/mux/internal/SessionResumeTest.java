@@ -47,11 +47,17 @@ class SessionResumeTest {
     private final List<Throwable> failedAttempts = new CopyOnWriteArrayList<>();
     private final AtomicLong resumes = new AtomicLong();
     private final AtomicLong retransmitted = new AtomicLong();
+    private final AtomicLong disconnects = new AtomicLong();
     private final List<String> refusals = new CopyOnWriteArrayList<>();
     private final SessionListener events = new SessionListener() {
         @Override
         public void onResumed(io.migtunnel.mux.Session session, Duration outage, long bytes) {
             retransmitted.addAndGet(bytes);
+        }
+
+        @Override
+        public void onDisconnected(io.migtunnel.mux.Session session, String why) {
+            disconnects.incrementAndGet();
         }
 
         @Override
@@ -270,6 +276,8 @@ class SessionResumeTest {
         assertThat(client.onClose().onErrorResume(e -> reactor.core.publisher.Mono.empty())
             .block(Duration.ofSeconds(5))).isNull();
         assertThat(client.isConnected()).isFalse();
+        onLoop(() -> null); // the refused connection's close reaches the connection that carried the resume
+        assertThat(disconnects.get()).as("the refused connection is no session of its own that waits").isEqualTo(2);
     }
 
     @Test
