@@ -108,7 +108,8 @@ public final class QemuVm implements AutoCloseable {
         if (!process.isAlive()) {
             return true;
         }
-        qmp.execute("quit").onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(10));
+        // A QEMU that does not answer within 10 s is killed below, never left running.
+        qmp.execute("quit").timeout(Duration.ofSeconds(10)).onErrorResume(e -> Mono.empty()).block();
         try {
             if (process.waitFor(20, TimeUnit.SECONDS)) {
                 return true;
@@ -123,7 +124,7 @@ public final class QemuVm implements AutoCloseable {
     @Override
     public void close() {
         quit();
-        qmp.close().onErrorResume(e -> Mono.empty()).block(Duration.ofSeconds(5));
+        qmp.close().timeout(Duration.ofSeconds(5)).onErrorResume(e -> Mono.empty()).block();
     }
 
     /** Configures and starts a {@link QemuVm}. */

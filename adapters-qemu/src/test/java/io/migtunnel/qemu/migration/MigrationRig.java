@@ -246,8 +246,15 @@ final class MigrationRig implements AutoCloseable {
 
     @Override
     public void close() {
-        tunnel.dispose();
-        source.close();
-        destination.close();
+        // Each in its own finally: a QEMU that does not answer quit must not leave the other running.
+        try {
+            tunnel.dispose();
+        } finally {
+            try {
+                source.close();
+            } finally {
+                destination.close();
+            }
+        }
     }
 }
