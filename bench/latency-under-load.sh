@@ -22,7 +22,9 @@ Usage: $0 [options]
   --rounds R           repeat the whole interleaved set of cells R times (default 2)
   --sizes "S..."       request (= echo) sizes in bytes (default "64 4096")
   --bulk "N..."        bulk stream counts; 0 = idle (default "0 1 2 4")
-  --idle-rts K         timed round trips per idle cell (default 20000, after 1000 untimed)
+  --idle-rts K         timed round trips per idle cell (default 20000)
+  --idle-chunks C      run each idle cell as C runs of K/C round trips (each after 500 untimed),
+                       alternating with the other paths' runs (default 4)
   --ramp SEC           loaded cells: untimed time with the bulk streams running before the
                        window (default 0.5)
   --warmup SEC         per path before round 1: one untimed loaded cell of SEC seconds and
@@ -68,6 +70,7 @@ rounds=2
 sizes="64 4096"
 bulk_counts="0 1 2 4"
 idle_rts=20000
+idle_chunks=4
 ramp=0.5
 warmup=2
 with_ssh=0
@@ -84,6 +87,7 @@ while [[ $# -gt 0 ]]; do
         --sizes)           need_arg "$@"; sizes=$2; shift 2 ;;
         --bulk)            need_arg "$@"; bulk_counts=$2; shift 2 ;;
         --idle-rts)        need_arg "$@"; idle_rts=$2; shift 2 ;;
+        --idle-chunks)     need_arg "$@"; idle_chunks=$2; shift 2 ;;
         --ramp)            need_arg "$@"; ramp=$2; shift 2 ;;
         --warmup)          need_arg "$@"; warmup=$2; shift 2 ;;
         --with-ssh)        with_ssh=1; shift ;;
@@ -103,7 +107,8 @@ is_num "$duration" && awk -v d="$duration" 'BEGIN { exit !(d > 0) }' || die "--d
 is_num "$ramp" || die "--ramp must be a number >= 0"
 is_num "$warmup" || die "--warmup must be a number >= 0"
 { is_uint "$rounds" && (( rounds >= 1 )); } || die "--rounds must be an integer >= 1"
-{ is_uint "$idle_rts" && (( idle_rts >= 100 )); } || die "--idle-rts must be an integer >= 100"
+{ is_uint "$idle_chunks" && (( idle_chunks >= 1 )); } || die "--idle-chunks must be an integer >= 1"
+{ is_uint "$idle_rts" && (( idle_rts >= 100 * idle_chunks )); } || die "--idle-rts must be an integer >= 100 × --idle-chunks"
 { is_uint "$startup_timeout" && (( startup_timeout >= 1 )); } || die "--startup-timeout must be an integer >= 1"
 read -ra size_list <<<"$sizes"
 read -ra bulk_list <<<"$bulk_counts"
@@ -344,31 +349,40 @@ path_alive() {
 
 # ---------------------------------------------------------------- cells
 
-declare -A res=()   # res[path,S,N,round] = latload's result line, or FAIL / WRONG
+# A cell is (path, S, N, round). A loaded cell is one latload run; an idle cell is --idle-chunks
+# runs of --idle-rts/chunks round trips, the paths' runs alternating: on this VM an idle round
+# trip costs 10 µs or 50 µs depending on whether the two ends happen to share a CPU, and where
+# the threads land is decided per run, so more, shorter runs average that out.
+declare -A status=()           # status[path,S,N,round] = FAIL or WRONG once a run of it failed
+declare -A bulk_bytes=() window_s=()   # summed over the cell's runs
 failures=0
+chunk_rts=$(( idle_rts / idle_chunks ))
+shopt -s nullglob
 
-# run_cell PATH S N ROUND|warmup [DURATION]: one latload cell; stores its line in res[]
+# run_cell PATH S N ROUND|warmup PART [DURATION]: one latload run
 run_cell() {
-    local p=$1 size=$2 n=$3 r=$4 dur=${5:-$duration} out rc=0 label
-    local samples=$workdir/samples/$p-$size-$n-$r.txt
+    local p=$1 size=$2 n=$3 r=$4 part=$5 dur=${6:-$duration} out rc=0 label key
+    local samples=$workdir/samples/$p-$size-$n-$r-$part.txt
+    key=$p,$size,$n,$r
     label="${path_name[$p]} S=$size N=$n round $r"
-    local -a mode=(--rts "$idle_rts")
+    if (( n == 0 && idle_chunks > 1 )) && [[ $r != warmup ]]; then label+=" part $part"; fi
+    local -a mode=(--rts "$chunk_rts" --warmup-rts 500)
     if [[ $r == warmup ]]; then mode=(--rts 5000 --warmup-rts 0); fi
     if (( n > 0 )); then mode=(--duration "$dur" --ramp "$ramp"); fi
-    if [[ -n ${path_dead[$p]:-} ]]; then
-        res[$p,$size,$n,$r]=FAIL; return 0
-    fi
+    if [[ -n ${path_dead[$p]:-} ]]; then status[$key]=${status[$key]:-FAIL}; return 0; fi
     out=$("$latload" cell --target-rr "$target_rr" --target-bulk "$target_bulk" \
           --rr "${rr_sock[$p]}" --bulk "${bulk_sock[$p]}" --size "$size" --streams "$n" \
           "${mode[@]}" --samples "$samples" 2>"$workdir/cell.err") || rc=$?
     if (( rc == 0 )); then
-        res[$p,$size,$n,$r]=$out
         log "$label: $out"
-        if [[ -n $samples_dir && $r != warmup ]]; then cp -- "$samples" "$samples_dir/"; fi
+        bulk_bytes[$key]=$(( ${bulk_bytes[$key]:-0} + $(field bulk_bytes "$out") ))
+        window_s[$key]=$(awk -v a="${window_s[$key]:-0}" -v b="$(field window_s "$out")" 'BEGIN { printf "%.6f", a + b }')
+        if [[ $r == warmup ]]; then rm -f -- "$samples"
+        elif [[ -n $samples_dir ]]; then cp -- "$samples" "$samples_dir/"; fi
     else
         log "$label: FAILED (latload exit $rc): $(cat "$workdir/cell.err")"
-        res[$p,$size,$n,$r]=FAIL
-        (( rc == 3 )) && res[$p,$size,$n,$r]=WRONG
+        rm -f -- "$samples"
+        if (( rc == 3 )); then status[$key]=WRONG; else status[$key]=${status[$key]:-FAIL}; fi
         failures=$(( failures + 1 ))
         dump_logs "$p-"
     fi
@@ -377,18 +391,19 @@ run_cell() {
         path_dead[$p]=1
         dump_logs "$p-"
     fi
-    if [[ $r == warmup ]]; then rm -f -- "$samples"; fi
 }
+
+field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }   # field KEY LINE
 
 # untimed warm-up of every path (JIT, buffer pools, socat's first forks)
 if awk -v w="$warmup" 'BEGIN { exit !(w > 0) }'; then
     wn=0
-    for n in "${bulk_list[@]}"; do (( n > wn )) && wn=$n; done
-    (( wn > 2 )) && wn=2
+    for n in "${bulk_list[@]}"; do if (( n > wn )); then wn=$n; fi; done
+    if (( wn > 2 )); then wn=2; fi
     for p in "${paths[@]}"; do
         log "warm-up: ${path_name[$p]}"
-        run_cell "$p" "${size_list[-1]}" 0 warmup
-        if [[ $p != d ]] && (( wn > 0 )); then run_cell "$p" "${size_list[-1]}" "$wn" warmup "$warmup"; fi
+        run_cell "$p" "${size_list[-1]}" 0 warmup 1
+        if [[ $p != d ]] && (( wn > 0 )); then run_cell "$p" "${size_list[-1]}" "$wn" warmup 1 "$warmup"; fi
     done
     if (( failures > 0 )); then die "warm-up failed"; fi
 fi
@@ -403,10 +418,14 @@ for (( r = 1; r <= rounds; r++ )); do
                 if [[ $p == d ]] && (( n > 0 )); then continue; fi
                 cell_paths+=("$p")
             done
+            parts=1
+            if (( n == 0 )); then parts=$idle_chunks; fi
             # rotate the order, so that no path always runs first (or right after another)
             k=${#cell_paths[@]}
-            for (( i = 0; i < k; i++ )); do
-                run_cell "${cell_paths[$(( (i + r + cell_index) % k ))]}" "$size" "$n" "$r"
+            for (( c = 1; c <= parts; c++ )); do
+                for (( i = 0; i < k; i++ )); do
+                    run_cell "${cell_paths[$(( (i + r + c + cell_index) % k ))]}" "$size" "$n" "$r" "$c"
+                done
             done
             cell_index=$(( cell_index + 1 ))
         done
@@ -416,30 +435,48 @@ done
 
 # ---------------------------------------------------------------- report
 
-field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }   # field KEY LINE
+# summarize PATH S N ROUND...: "round-trips p50 p99 p999 bulk-MB/s" over those rounds' runs
+# (percentiles of all their round trips pooled), or FAIL / WRONG
+summarize() {
+    local p=$1 size=$2 n=$3 r key worst= bytes=0 secs=0 st
+    local -a list=()
+    shift 3
+    for r in "$@"; do
+        key=$p,$size,$n,$r
+        case ${status[$key]:-} in
+            WRONG) worst=WRONG ;;
+            FAIL) worst=${worst:-FAIL} ;;
+        esac
+        list+=("$workdir/samples/$p-$size-$n-$r-"*.txt)
+        bytes=$(( bytes + ${bulk_bytes[$key]:-0} ))
+        secs=$(awk -v a="$secs" -v b="${window_s[$key]:-0}" 'BEGIN { printf "%.6f", a + b }')
+    done
+    if [[ -n $worst ]]; then echo "$worst"; return 0; fi
+    if (( ${#list[@]} == 0 )); then echo FAIL; return 0; fi
+    st=$("$latload" stats "${list[@]}")
+    echo "$(field n "$st") $(field p50 "$st") $(field p99 "$st") $(field p999 "$st")" \
+         "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? b / 1e6 / s : 0 }')"
+}
 
-declare -A pooled=()   # pooled[path,S,N] = "n p50 p99 p999 mbps" or a status word
+declare -A pooled=() per_round=()
+all_rounds=$(seq 1 "$rounds")
 for p in "${paths[@]}"; do
     for size in "${size_list[@]}"; do
         for n in "${bulk_list[@]}"; do
             if [[ $p == d ]] && (( n > 0 )); then continue; fi
-            files=() status= bytes=0 secs=0
+            # shellcheck disable=SC2086
+            pooled[$p,$size,$n]=$(summarize "$p" "$size" "$n" $all_rounds)
             for (( r = 1; r <= rounds; r++ )); do
-                v=${res[$p,$size,$n,$r]:-FAIL}
-                if [[ $v == FAIL || $v == WRONG ]]; then status=${status:-$v}; [[ $v == WRONG ]] && status=WRONG; continue; fi
-                files+=("$workdir/samples/$p-$size-$n-$r.txt")
-                bytes=$(awk -v a="$bytes" -v b="$(field bulk_bytes "$v")" 'BEGIN { printf "%.0f", a + b }')
-                secs=$(awk -v a="$secs" -v b="$(field window_s "$v")" 'BEGIN { printf "%.6f", a + b }')
+                per_round[$p,$size,$n,$r]=$(summarize "$p" "$size" "$n" "$r")
             done
-            if [[ -n $status ]]; then pooled[$p,$size,$n]=$status; continue; fi
-            st=$("$latload" stats "${files[@]}")
-            pooled[$p,$size,$n]="$(field n "$st") $(field p50 "$st") $(field p99 "$st") $(field p999 "$st")"
-            pooled[$p,$size,$n]+=" $(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? b / 1e6 / s : 0 }')"
         done
     done
 done
 
-fmt_us() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else printf "%.1f", v }'; }
+fmt_us() {   # µs: 3 significant digits at most, one decimal below 100
+    if [[ $1 =~ ^[0-9.]+$ ]]; then awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else printf "%.1f", v }'
+    else echo "$1"; fi
+}
 
 echo "\`\`\`"
 env_prefix=
@@ -456,7 +493,7 @@ versions+=", $(java -version 2>&1 | awk -F'"' '/version/ {print "java", $2; exit
 [[ -n $ssh_version ]] && versions+=", $ssh_version (aes128-gcm@openssh.com)"
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sr), $(nproc) CPUs (load avg $load_start at start," \
      "$load_end at end); $versions. $rounds rounds, interleaved; loaded cells: ${duration} s window after" \
-     "${ramp} s ramp; idle cells: $idle_rts round trips; percentiles over all rounds' round trips;" \
+     "${ramp} s ramp; idle cells: $idle_rts round trips in $idle_chunks runs; percentiles over all rounds' round trips;" \
      "bulk MB/s = 10^6 bytes/s received by the sinks over the window"
 echo
 echo "| S (bytes) | bulk streams | path | round trips | p50 µs | p99 µs | p99.9 µs | bulk MB/s |"
@@ -497,10 +534,9 @@ ratio_row() {   # ratio_row S N METRIC-LABEL FIELD(p50|p99|mbps) OP LIMIT
         x=${vm%% *} y=${vs%% *} rm=n/a
     fi
     for (( r = 1; r <= rounds; r++ )); do
-        a=${res[m,$size,$n,$r]:-} b=${res[s,$size,$n,$r]:-}
-        case $f in mbps) key=bulk_mbps ;; *) key=$f ;; esac
-        if [[ $a == n=* && $b == n=* ]]; then
-            rr_list+="${rr_list:+, }$(ratio "$(field "$key" "$a")" "$(field "$key" "$b")")"
+        a=${per_round[m,$size,$n,$r]} b=${per_round[s,$size,$n,$r]}
+        if [[ $a =~ ^[0-9] && $b =~ ^[0-9] ]]; then
+            rr_list+="${rr_list:+, }$(ratio "$(awk -v i="$idx" '{ print $i }' <<<"$a")" "$(awk -v i="$idx" '{ print $i }' <<<"$b")")"
         else
             rr_list+="${rr_list:+, }n/a"
         fi
@@ -510,7 +546,7 @@ ratio_row() {   # ratio_row S N METRIC-LABEL FIELD(p50|p99|mbps) OP LIMIT
     verdict=$(met "$rm" "$op" "$limit")
     target_count=$(( target_count + 1 ))
     [[ $verdict == met ]] && met_count=$(( met_count + 1 ))
-    if [[ $f == mbps ]]; then x=${x%.*}; y=${y%.*}; else x=$(fmt_us "$x"); y=$(fmt_us "$y"); fi
+    if [[ $f != mbps ]]; then x=$(fmt_us "$x"); y=$(fmt_us "$y"); fi
     echo "| $size | $n | $label | $x | $y | **$rm** | $rr_list | $sym $limit | $verdict |"
 }
 echo "migtunnel/socat (pooled over the rounds; the per-round ratios show the noise):"

@@ -1,6 +1,10 @@
 package io.migtunnel.cli;
 
 import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.StreamPriorities;
+import java.util.Map;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,6 +41,12 @@ final class TunnelOptions {
             + "(default: ${DEFAULT-VALUE}).")
     int resumeGraceSeconds = 120;
 
+    @Option(names = "--priority", paramLabel = "NAME=URGENCY", converter = Priority.class,
+        description = "Urgency 0 (most urgent) to 7 of the streams named NAME, or NAME* for a prefix, when this side "
+            + "writes them; set the same on both roles. Default: control and libvirt 0, migration 1, nbd and nbd/* 5, "
+            + "others 3. Repeatable; a later one wins.")
+    java.util.List<Map.Entry<String, Integer>> priorities = new java.util.ArrayList<>();
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT", converter = Endpoints.HostPort.class,
         description = "Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
             + "(200 while a tunnel session is up, else 503).")
@@ -55,6 +65,11 @@ final class TunnelOptions {
             .withMaxConcurrentStreams(maxStreams)
             .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds))
             .withResumeGrace(Duration.ofSeconds(resumeGraceSeconds));
+        StreamPriorities rules = StreamPriorities.defaults();
+        for (Map.Entry<String, Integer> p : priorities) {
+            rules = rules.with(p.getKey(), p.getValue());
+        }
+        config = config.withPriorities(rules);
         if (maxSessionBuffer != null) {
             if (maxSessionBuffer < streamWindow) {
                 throw new ParameterException(command.commandLine(),
@@ -63,5 +78,34 @@ final class TunnelOptions {
             config = config.withMaxSessionBuffered(maxSessionBuffer);
         }
         return config;
+    }
+
+    /** NAME=URGENCY, NAME a stream name or a prefix ending in {@code *}, URGENCY 0..7. */
+    static final class Priority implements ITypeConverter<Map.Entry<String, Integer>> {
+        @Override
+        public Map.Entry<String, Integer> convert(String value) {
+            int eq = value.lastIndexOf('=');
+            if (eq <= 0 || eq == value.length() - 1) {
+                throw new TypeConversionException("'" + value + "' is not NAME=URGENCY");
+            }
+            String name = value.substring(0, eq);
+            String bare = name.endsWith("*") ? name.substring(0, name.length() - 1) : name;
+            // A prefix is checked as the start of a name: "nbd/" as "nbd/x".
+            String problem = bare.isEmpty() ? "a prefix must have at least one character"
+                : io.migtunnel.protocol.StreamNames.problem(name.endsWith("*") ? bare + "x" : bare);
+            if (problem != null) {
+                throw new TypeConversionException("'" + value + "': " + problem);
+            }
+            int urgency;
+            try {
+                urgency = Integer.parseInt(value.substring(eq + 1));
+            } catch (NumberFormatException e) {
+                urgency = -1;
+            }
+            if (urgency < StreamPriorities.MOST_URGENT || urgency > StreamPriorities.LEAST_URGENT) {
+                throw new TypeConversionException("'" + value + "': urgency must be 0 (most urgent) to 7");
+            }
+            return Map.entry(name, urgency);
+        }
     }
 }

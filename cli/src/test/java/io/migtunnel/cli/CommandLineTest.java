@@ -45,6 +45,9 @@ class CommandLineTest {
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --multifd -1 | multifd",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --vm ../etc | ../etc",
         "migrate --qmp /tmp/q --connect 192.0.2.1:1            | --insecure-plaintext",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --priority nbd=8 | urgency must be 0 (most urgent) to 7",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --priority =1 | --priority",
+        "destination --listen 127.0.0.1:1 --route a=/tmp/x --resume-grace -1 | --resume-grace",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -75,5 +78,20 @@ class CommandLineTest {
         assertThat(defaults.options.toConfig().maxSessionBuffered())
             .isEqualTo(4L * SessionConfig.DEFAULT_STREAM_WINDOW);
         assertThat(defaults.maxPendingHandshakes).isEqualTo(64);
+        assertThat(defaults.options.toConfig().resumeGrace()).isEqualTo(java.time.Duration.ofSeconds(120));
+        assertThat(defaults.options.toConfig().priorities().urgencyOf("nbd/disk0")).isEqualTo(5);
+    }
+
+    @Test
+    void prioritiesReachTheConfigurationALaterOneWinning() {
+        DestinationCommand dest = new DestinationCommand();
+        new CommandLine(dest).parseArgs("--listen", "127.0.0.1:1", "--route", "a=/tmp/x", "--priority", "nbd/*=6",
+            "--priority", "nbd/disk0=2", "--priority", "vm7-ctl=0", "--resume-grace", "0");
+        SessionConfig config = dest.options.toConfig();
+        assertThat(config.priorities().urgencyOf("nbd/disk0")).isEqualTo(2);
+        assertThat(config.priorities().urgencyOf("nbd/disk1")).isEqualTo(6);
+        assertThat(config.priorities().urgencyOf("vm7-ctl")).isZero();
+        assertThat(config.priorities().urgencyOf("migration")).isEqualTo(1);
+        assertThat(config.resumable()).isFalse();
     }
 }

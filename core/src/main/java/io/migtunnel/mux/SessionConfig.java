@@ -35,10 +35,12 @@ public final class SessionConfig {
     private final long maxSessionBuffered;
     private final int maxQueuedControlFrames;
     private final Duration resumeGrace;
+    private final StreamPriorities priorities;
 
     private SessionConfig(int streamWindow, int maxFramePayload, int maxConcurrentStreams,
                           Duration keepaliveInterval, Duration keepaliveTimeout, Duration handshakeTimeout,
-                          long maxSessionBuffered, int maxQueuedControlFrames, Duration resumeGrace) {
+                          long maxSessionBuffered, int maxQueuedControlFrames, Duration resumeGrace,
+                          StreamPriorities priorities) {
         if (streamWindow < Limits.MIN_STREAM_WINDOW) {
             throw new IllegalArgumentException("stream window must be at least " + Limits.MIN_STREAM_WINDOW);
         }
@@ -72,13 +74,15 @@ public final class SessionConfig {
             throw new IllegalArgumentException("resume grace period must not be negative, got " + resumeGrace);
         }
         this.resumeGrace = resumeGrace;
+        this.priorities = java.util.Objects.requireNonNull(priorities, "priorities");
     }
 
     /** The defaults described on this class; 5 s keepalive interval, 20 s timeout, 10 s handshake. */
     public static SessionConfig defaults() {
         return new SessionConfig(DEFAULT_STREAM_WINDOW, DEFAULT_MAX_FRAME_PAYLOAD, DEFAULT_MAX_CONCURRENT_STREAMS,
             Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(10), DERIVED,
-            DEFAULT_MAX_QUEUED_CONTROL_FRAMES, Duration.ZERO);
+            DEFAULT_MAX_QUEUED_CONTROL_FRAMES, Duration.ZERO,
+            StreamPriorities.defaults());
     }
 
     /** Receive window per stream and direction, in bytes. */
@@ -125,27 +129,27 @@ public final class SessionConfig {
 
     public SessionConfig withStreamWindow(int bytes) {
         return new SessionConfig(bytes, maxFramePayload, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     public SessionConfig withMaxFramePayload(int bytes) {
         return new SessionConfig(streamWindow, bytes, maxConcurrentStreams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     public SessionConfig withMaxConcurrentStreams(int streams) {
         return new SessionConfig(streamWindow, maxFramePayload, streams, keepaliveInterval, keepaliveTimeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     public SessionConfig withKeepalive(Duration interval, Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, interval, timeout,
-            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
+            handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     public SessionConfig withHandshakeTimeout(Duration timeout) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, timeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace);
+            keepaliveTimeout, timeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     /**
@@ -157,7 +161,7 @@ public final class SessionConfig {
             throw new IllegalArgumentException("max session buffer must be positive, got " + bytes);
         }
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, bytes, maxQueuedControlFrames, resumeGrace);
+            keepaliveTimeout, handshakeTimeout, bytes, maxQueuedControlFrames, resumeGrace, priorities);
     }
 
     /**
@@ -173,7 +177,7 @@ public final class SessionConfig {
     /** Sets {@link #maxQueuedControlFrames()}; at least 1. */
     public SessionConfig withMaxQueuedControlFrames(int frames) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, frames, resumeGrace);
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, frames, resumeGrace, priorities);
     }
 
     /**
@@ -193,7 +197,18 @@ public final class SessionConfig {
     /** Sets {@link #resumeGrace()}; zero turns resumption off. */
     public SessionConfig withResumeGrace(Duration grace) {
         return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
-            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, grace);
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, grace, priorities);
+    }
+
+    /** The urgency of each stream this side writes ({@link StreamPriorities#defaults()} unless set). */
+    public StreamPriorities priorities() {
+        return priorities;
+    }
+
+    /** Sets {@link #priorities()}. */
+    public SessionConfig withPriorities(StreamPriorities streamPriorities) {
+        return new SessionConfig(streamWindow, maxFramePayload, maxConcurrentStreams, keepaliveInterval,
+            keepaliveTimeout, handshakeTimeout, maxSessionBuffered, maxQueuedControlFrames, resumeGrace, streamPriorities);
     }
 
     @Override
@@ -202,6 +217,6 @@ public final class SessionConfig {
             + ", maxConcurrentStreams=" + maxConcurrentStreams + ", keepalive=" + keepaliveInterval + "/"
             + keepaliveTimeout + ", handshakeTimeout=" + handshakeTimeout + ", maxSessionBuffered="
             + maxSessionBuffered() + ", maxQueuedControlFrames=" + maxQueuedControlFrames + ", resumeGrace=" + resumeGrace
-            + "}";
+            + ", priorities=" + priorities + "}";
     }
 }

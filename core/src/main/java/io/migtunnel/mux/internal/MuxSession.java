@@ -44,6 +44,11 @@ import reactor.core.publisher.Sinks;
  * while the connection is writable, round-robin across streams, one frame at a time.
  */
 public final class MuxSession implements Session, FrameReceiver {
+    /**
+     * The largest DATA frame of a stream while a more urgent one is open: bytes of the urgent
+     * stream that arrive meanwhile wait behind at most this much of the frame being written.
+     */
+    static final int SHARED_FRAME = Integer.getInteger("migtunnel.sharedFrame", 64 * 1024);
     private final boolean client;
     private final SessionConfig config;
     /** The session's first connection; the transport feeds it through this session's {@code on…} methods. */
@@ -59,8 +64,8 @@ public final class MuxSession implements Session, FrameReceiver {
     private final SessionListener listener;
 
     private final IntObjectHashMap<StreamState> streams = new IntObjectHashMap<>();
-    /** Streams with something to write, served round-robin. */
-    private final ArrayDeque<StreamState> writeQueue = new ArrayDeque<>();
+    /** Streams with something to write: the most urgent first, round-robin within an urgency. */
+    private final WriteScheduler<StreamState> writeQueue = new WriteScheduler<>();
     private HelloFrameCodec.PeerLimits peer;
     private final StreamIds ids;
     private int peerOpenedActive;
@@ -336,10 +341,17 @@ public final class MuxSession implements Session, FrameReceiver {
 
     /** The connection became writable, or the session moved to a new one: DATA flows again. */
     private void resumeWriting() {
-        writePending();
-        for (StreamState s : streams.values()) {
-            s.pullIfReady();
+        // Pull first, without writing, so that the scheduler chooses among everything pending.
+        boolean wasWriting = writing;
+        writing = true;
+        try {
+            for (StreamState s : streams.values()) {
+                s.pullIfReady();
+            }
+        } finally {
+            writing = wasWriting;
         }
+        writePending();
     }
 
     private void onHello(ByteBuf payload) {
@@ -427,6 +439,7 @@ public final class MuxSession implements Session, FrameReceiver {
         StreamState s = new StreamState(this, id, name, local, share, config.streamWindow(), peer.streamWindow(),
             resumable());
         streams.put(id, s);
+        writeQueue.opened(s.urgency());
         listener.onSendWindowChanged(s, peer.streamWindow());
         if (!local) {
             peerOpenedActive++;
@@ -653,7 +666,10 @@ public final class MuxSession implements Session, FrameReceiver {
         }
     }
 
-    /** Serves streams round-robin, one frame each per turn, while the connection is writable. */
+    /**
+     * Serves streams, one frame each per turn, the most urgent first ({@link WriteScheduler}),
+     * while the connection is writable.
+     */
     private void writePending() {
         if (writing) {
             return; // re-entered from a producer that emitted synchronously: the outer loop serves it
@@ -664,7 +680,8 @@ public final class MuxSession implements Session, FrameReceiver {
             StreamState s;
             while (writable && !closed && (s = writeQueue.poll()) != null) {
                 s.queuedForWrite = false;
-                if (s.canWrite() && s.writeSome(maxFrame) && !s.queuedForWrite) {
+                int frame = writeQueue.moreUrgentOpen(s.urgency()) ? Math.min(maxFrame, SHARED_FRAME) : maxFrame;
+                if (s.canWrite() && s.writeSome(frame) && !s.queuedForWrite) {
                     s.queuedForWrite = true;
                     writeQueue.add(s);
                 }
@@ -727,8 +744,11 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     void onStreamClosed(StreamState s, Throwable cause) {
-        if (streams.remove(s.id()) != null && !s.isLocallyOpened()) {
-            peerOpenedActive--;
+        if (streams.remove(s.id()) != null) {
+            writeQueue.closed(s.urgency());
+            if (!s.isLocallyOpened()) {
+                peerOpenedActive--;
+            }
         }
         if (resumable() && !closed) {
             resumption.keepTombstone(s);

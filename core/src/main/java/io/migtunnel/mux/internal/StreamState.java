@@ -1,6 +1,7 @@
 package io.migtunnel.mux.internal;
 
 import io.migtunnel.mux.MuxStream;
+import io.migtunnel.mux.StreamPriorities;
 import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
 import io.migtunnel.protocol.ProtocolException;
@@ -22,7 +23,7 @@ import reactor.core.publisher.Sinks;
  * The state of one stream. NOT thread safe: every field is read and written on the session's
  * event loop; public methods called from elsewhere hop onto it.
  */
-final class StreamState implements MuxStream {
+final class StreamState implements MuxStream, WriteScheduler.Scheduled {
     private final MuxSession session;
     private final int id;
     private final String name;
@@ -55,6 +56,8 @@ final class StreamState implements MuxStream {
     private long creditBlockedSince;
     /** Whether this stream sits in the session's queue of streams waiting to write. */
     boolean queuedForWrite;
+    /** Its class in the session's {@link WriteScheduler}: 0 (most urgent) to 7. */
+    private final int urgency;
     private final Sinks.Empty<Void> sendDone = Sinks.empty();
     /** What was sent and not yet consumed by the peer, for a resumable session; else null. */
     private final RetainedBytes retained;
@@ -85,6 +88,7 @@ final class StreamState implements MuxStream {
         this.sendWindow = new SendWindow(sendWindow);
         this.retained = retain ? new RetainedBytes() : null;
         this.retainLimit = receiveWindow;
+        this.urgency = session.config().priorities().urgencyOf(name);
     }
 
     @Override
@@ -100,6 +104,12 @@ final class StreamState implements MuxStream {
     @Override
     public boolean isLocallyOpened() {
         return locallyOpened;
+    }
+
+    /** This side's urgency for the stream's writes (0 most urgent). */
+    @Override
+    public int urgency() {
+        return urgency;
     }
 
     // =====================================================================================
@@ -359,9 +369,15 @@ final class StreamState implements MuxStream {
         }
     }
 
-    /** Requests more from the producer, as {@link ProducerDemand} allows, while the connection is writable. */
+    /**
+     * Requests more from the producer, as {@link ProducerDemand} allows, while the connection is
+     * writable. Urgent streams ({@link StreamPriorities#PULLS_WHILE_FULL} and more urgent) pull
+     * even while it is not, within their credit, so that their bytes wait queued, ready to go
+     * first, instead of unread in their local socket behind bulk bytes read earlier.
+     */
     void pullIfReady() {
-        if (upstream == null || upstreamDone || resetCause != null || !session.isWritable()) {
+        if (upstream == null || upstreamDone || resetCause != null
+            || (!session.isWritable() && urgency > StreamPriorities.PULLS_WHILE_FULL)) {
             return;
         }
         int n = demand.toRequest(sendable());

@@ -17,6 +17,8 @@ final class RecordingSink implements FrameSink {
     boolean writeAfterClose;
     /** What {@link #isWritable()} answers: a test makes the connection's outbound buffer full with false. */
     boolean writable = true;
+    /** The connection turns unwritable once this many bytes have been written (a full outbound buffer). */
+    long writableUntil = Long.MAX_VALUE;
     /** Bytes written while {@link #writable} was false: what a real connection would have had to queue. */
     long writtenWhileUnwritable;
 
@@ -55,7 +57,7 @@ final class RecordingSink implements FrameSink {
 
     @Override
     public boolean isWritable() {
-        return writable;
+        return writable && written.writerIndex() < writableUntil;
     }
 
     @Override

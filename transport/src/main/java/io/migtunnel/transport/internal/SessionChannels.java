@@ -23,7 +23,15 @@ public final class SessionChannels {
      * Outbound buffer marks of the tunnel connection. Netty's 64 KiB default caps throughput on
      * fast links (netty #10193); 4 MiB keeps a few frames queued without holding much memory.
      */
-    public static final WriteBufferWaterMark TUNNEL_WATER_MARK = new WriteBufferWaterMark(1 << 20, 4 << 20);
+    public static final WriteBufferWaterMark TUNNEL_WATER_MARK = new WriteBufferWaterMark(
+        Integer.getInteger("migtunnel.tunnel.lowWaterMark", 1 << 20),
+        Integer.getInteger("migtunnel.tunnel.highWaterMark", 4 << 20));
+    /**
+     * {@code TCP_NOTSENT_LOWAT} of the tunnel socket: the kernel takes no more bytes while this many
+     * are queued and unsent, so the choice of the next frame (the most urgent stream first) is
+     * made late, in this process, instead of behind a deep kernel queue. 0 leaves the kernel's default.
+     */
+    static final long TUNNEL_NOTSENT_LOWAT = Long.getLong("migtunnel.tunnel.notsentLowat", 0);
     /** Local sockets: enough to keep the kernel buffer full, small enough to push back quickly. */
     public static final WriteBufferWaterMark LOCAL_WATER_MARK = new WriteBufferWaterMark(256 << 10, 1 << 20);
 
@@ -91,6 +99,9 @@ public final class SessionChannels {
         ch.config().setRecvByteBufAllocator(TUNNEL_READS);
         if (ch instanceof EpollSocketChannel) {
             ch.config().setOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) config.keepaliveTimeout().toMillis());
+            if (TUNNEL_NOTSENT_LOWAT > 0) {
+                ch.config().setOption(EpollChannelOption.TCP_NOTSENT_LOWAT, TUNNEL_NOTSENT_LOWAT);
+            }
         }
     }
 

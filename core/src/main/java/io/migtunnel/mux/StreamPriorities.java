@@ -1,0 +1,97 @@
+package io.migtunnel.mux;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The urgency of each stream this side writes, by stream name (RFC 9218's model: 0 is the most
+ * urgent, 7 the least; streams of equal urgency share the connection round-robin). The session's
+ * writer always serves the most urgent stream that has data and credit, and gives each less
+ * urgent class that waits a guaranteed share, so none starves. Each side schedules its own
+ * writes, so both ends should use the same priorities; nothing about them goes on the wire.
+ *
+ * <p>A rule names a stream exactly ({@code control}) or by prefix ({@code nbd/*}); the first
+ * rule that matches wins, else {@link #DEFAULT_URGENCY}. Immutable.
+ */
+public final class StreamPriorities {
+    /** Urgency of a stream no rule names (RFC 9218's default). */
+    public static final int DEFAULT_URGENCY = 3;
+    /** The most urgent. */
+    public static final int MOST_URGENT = 0;
+    /** The least urgent. */
+    public static final int LEAST_URGENT = 7;
+    /**
+     * Streams this urgent or more read from their local socket even while the connection is full
+     * (within their credit), so their bytes are queued and go first once it drains.
+     */
+    public static final int PULLS_WHILE_FULL = 1;
+
+    private static final StreamPriorities DEFAULTS = new StreamPriorities(defaultRules());
+
+    private final Map<String, Integer> rules;
+    /** The rules' names, first match first. */
+    private final String[] order;
+
+    private StreamPriorities(Map<String, Integer> rules) {
+        this.rules = Map.copyOf(rules);
+        this.order = rules.keySet().toArray(String[]::new);
+    }
+
+    /**
+     * {@code control} and {@code libvirt} (orchestration, libvirt's RPC) 0; {@code migration} 1 (QEMU's
+     * migration stream and its return path, which postcopy page requests use); {@code nbd}
+     * and {@code nbd/*} (disk mirrors, bulk) 5; anything else {@value #DEFAULT_URGENCY}.
+     */
+    public static StreamPriorities defaults() {
+        return DEFAULTS;
+    }
+
+    private static Map<String, Integer> defaultRules() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("control", 0);
+        m.put("libvirt", 0);
+        m.put("migration", 1);
+        m.put("nbd", 5);
+        m.put("nbd/*", 5);
+        return m;
+    }
+
+    /**
+     * These priorities with {@code name} (exact, or a prefix ending in {@code *}) at {@code urgency},
+     * ahead of every rule already here.
+     */
+    public StreamPriorities with(String name, int urgency) {
+        if (urgency < MOST_URGENT || urgency > LEAST_URGENT) {
+            throw new IllegalArgumentException("urgency of '" + name + "' must be 0..7, got " + urgency);
+        }
+        if (name.isEmpty() || name.equals("*")) {
+            throw new IllegalArgumentException("a priority rule names a stream or a prefix ending in *, got '" + name + "'");
+        }
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put(name, urgency);
+        for (String rule : order) {
+            m.putIfAbsent(rule, rules.get(rule));
+        }
+        return new StreamPriorities(m);
+    }
+
+    /** The urgency of a stream named {@code name}. */
+    public int urgencyOf(String name) {
+        for (String rule : order) {
+            boolean prefix = rule.endsWith("*");
+            if (prefix ? name.startsWith(rule.substring(0, rule.length() - 1)) : name.equals(rule)) {
+                return rules.get(rule);
+            }
+        }
+        return DEFAULT_URGENCY;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("StreamPriorities{");
+        for (String rule : order) {
+            sb.append(rule).append('=').append(rules.get(rule)).append(' ');
+        }
+        return sb.append("else=").append(DEFAULT_URGENCY).append('}').toString();
+    }
+}
