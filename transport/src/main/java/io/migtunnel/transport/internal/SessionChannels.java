@@ -32,13 +32,30 @@ public final class SessionChannels {
      * made late, in this process, instead of behind a deep kernel queue. 0 leaves the kernel's default.
      */
     static final long TUNNEL_NOTSENT_LOWAT = Long.getLong("migtunnel.tunnel.notsentLowat", 0);
+    /**
+     * {@code SO_RCVBUF} of the tunnel socket, 0 for the kernel's autotuning: what a receiver slower
+     * than its sender lets pile up unread, ahead of every urgent frame that follows.
+     */
+    static final int TUNNEL_RCVBUF = Integer.getInteger("migtunnel.tunnel.rcvbuf", 0);
     /** Local sockets: enough to keep the kernel buffer full, small enough to push back quickly. */
     public static final WriteBufferWaterMark LOCAL_WATER_MARK = new WriteBufferWaterMark(256 << 10, 1 << 20);
 
     /** Local socket reads: start at 64 KiB, grow to 1 MiB (fewer system calls per byte). */
-    public static final AdaptiveRecvByteBufAllocator LOCAL_READS = new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20);
+    public static final AdaptiveRecvByteBufAllocator LOCAL_READS = reads("local", 1 << 20);
     /** Tunnel reads: large, so most frames are sliced out of one read instead of copied together. */
-    public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = new AdaptiveRecvByteBufAllocator(4096, 262144, 2 << 20);
+    public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = reads("tunnel", 2 << 20);
+
+    /**
+     * Reads of up to {@code max} bytes ({@code migtunnel.KIND.maxRead}), at most
+     * {@code migtunnel.KIND.readsPerLoop} (Netty's default 16) per channel per event-loop turn: how
+     * long one busy channel keeps the loop from every other, urgent ones included.
+     */
+    private static AdaptiveRecvByteBufAllocator reads(String kind, int max) {
+        int largest = Integer.getInteger("migtunnel." + kind + ".maxRead", max);
+        AdaptiveRecvByteBufAllocator a = new AdaptiveRecvByteBufAllocator(4096, Math.min(kind.equals("local") ? 65536 : 262144, largest), largest);
+        a.maxMessagesPerRead(Integer.getInteger("migtunnel." + kind + ".readsPerLoop", 16));
+        return a;
+    }
 
     /**
      * Pooled buffers in 16 MiB chunks (Netty's default is 4 MiB). Reads of up to 2 MiB churned
@@ -97,6 +114,9 @@ public final class SessionChannels {
         ch.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, TUNNEL_WATER_MARK);
         ch.config().setOption(ChannelOption.TCP_NODELAY, true);
         ch.config().setRecvByteBufAllocator(TUNNEL_READS);
+        if (TUNNEL_RCVBUF > 0) {
+            ch.config().setOption(ChannelOption.SO_RCVBUF, TUNNEL_RCVBUF);
+        }
         if (ch instanceof EpollSocketChannel) {
             ch.config().setOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) config.keepaliveTimeout().toMillis());
             if (TUNNEL_NOTSENT_LOWAT > 0) {
