@@ -411,7 +411,7 @@ class MigrationResumeQemuTest {
         assertThat(rig.destination.status()).isEqualTo("running");
         assertThat(rig.source.status()).isEqualTo("postmigrate");
         assertThat(rig.source.qmp().queryBlockJobs().block(Duration.ofSeconds(5))).isEmpty();
-        assertThat(nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
+        assertThat(MigrationRig.nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
             .noneMatch(n -> n.startsWith("migtunnel-"));
         assertThat(rig.destination.qmp().execute("query-block-exports").block(Duration.ofSeconds(5)))
             .as("NBD exports left on the destination").isEmpty();
@@ -426,22 +426,7 @@ class MigrationResumeQemuTest {
         }
     }
 
-    /** The source runs with no block job or NBD node of ours, and, once it quit, its disks are as before. */
     private void assertUntouched() throws Exception {
-        assertThat(rig.source.status()).isEqualTo("running");
-        assertThat(rig.source.qmp().queryBlockJobs().block(Duration.ofSeconds(5))).isEmpty();
-        assertThat(nodeNames(rig.source.qmp().execute("query-named-block-nodes").block(Duration.ofSeconds(5))))
-            .noneMatch(n -> n.startsWith("migtunnel-"));
-        rig.source.quit();
-        for (String id : rig.sourceImages.keySet()) {
-            assertThat(DiskImages.identical(rig.sourceImages.get(id), rig.pristine.get(id)))
-                .as("source disk %s unchanged", id).isTrue();
-        }
-    }
-
-    private static List<String> nodeNames(JsonNode nodes) {
-        List<String> names = new ArrayList<>();
-        nodes.forEach(n -> names.add(n.path("node-name").asText()));
-        return names;
+        rig.assertSourceUntouched();
     }
 }

@@ -257,4 +257,24 @@ final class MigrationRig implements AutoCloseable {
             }
         }
     }
+
+    /** The source runs with no block job or NBD node of ours, and, once it quit, its disks are as before. */
+    void assertSourceUntouched() throws Exception {
+        org.assertj.core.api.Assertions.assertThat(source.status()).isEqualTo("running");
+        org.assertj.core.api.Assertions.assertThat(source.qmp().queryBlockJobs().block(Duration.ofSeconds(5))).isEmpty();
+        org.assertj.core.api.Assertions.assertThat(nodeNames(source.qmp().execute("query-named-block-nodes")
+            .block(Duration.ofSeconds(5)))).noneMatch(n -> n.startsWith("migtunnel-"));
+        source.quit();
+        for (String id : sourceImages.keySet()) {
+            org.assertj.core.api.Assertions.assertThat(DiskImages.identical(sourceImages.get(id), pristine.get(id)))
+                .as("source disk %s unchanged", id).isTrue();
+        }
+    }
+
+    /** The node names in a {@code query-named-block-nodes} answer. */
+    static List<String> nodeNames(com.fasterxml.jackson.databind.JsonNode nodes) {
+        List<String> names = new ArrayList<>();
+        nodes.forEach(n -> names.add(n.path("node-name").asText()));
+        return names;
+    }
 }
