@@ -31,7 +31,8 @@ public final class RealBinaries {
         "ss", "iproute2",
         "nbdcopy", "libnbd-bin",
         "socat", "socat",
-        "openssl", "openssl");
+        "openssl", "openssl",
+        "systemd-analyze", "systemd");
 
     private static final AtomicBoolean SKIP_ANNOUNCED = new AtomicBoolean();
 
