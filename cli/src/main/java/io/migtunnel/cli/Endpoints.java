@@ -40,17 +40,28 @@ final class Endpoints {
     static final class NamedSocket implements ITypeConverter<Map.Entry<String, Path>> {
         @Override
         public Map.Entry<String, Path> convert(String value) {
-            int eq = value.indexOf('=');
-            if (eq <= 0 || eq == value.length() - 1) {
-                throw new TypeConversionException("'" + value + "' is not NAME=UNIX_PATH");
-            }
-            String name = value.substring(0, eq);
-            String problem = io.migtunnel.protocol.StreamNames.problem(name);
-            if (problem != null) {
-                throw new TypeConversionException("'" + value + "': " + problem);
-            }
-            return Map.entry(name, Path.of(value.substring(eq + 1)));
+            Map.Entry<String, String> e = named(value, "UNIX_PATH", false);
+            return Map.entry(e.getKey(), Path.of(e.getValue()));
         }
+    }
+
+    /**
+     * Splits NAME=VALUE at the first '=' and checks NAME as a stream name, or with {@code prefixes}
+     * as a prefix ending in {@code *} (checked as the start of a name: "nbd/*" as "nbd/x").
+     */
+    static Map.Entry<String, String> named(String value, String what, boolean prefixes) {
+        int eq = value.indexOf('=');
+        if (eq <= 0 || eq == value.length() - 1) {
+            throw new TypeConversionException("'" + value + "' is not NAME=" + what);
+        }
+        String name = value.substring(0, eq);
+        String checked = prefixes && name.endsWith("*") ? name.substring(0, name.length() - 1) + "x" : name;
+        String problem = checked.equals("x") && name.equals("*") ? "a prefix must have at least one character"
+            : io.migtunnel.protocol.StreamNames.problem(checked);
+        if (problem != null) {
+            throw new TypeConversionException("'" + value + "': " + problem);
+        }
+        return Map.entry(name, value.substring(eq + 1));
     }
 
     /** Resolves an address parsed by {@link HostPort}. */

@@ -84,22 +84,12 @@ final class TunnelOptions {
     static final class Priority implements ITypeConverter<Map.Entry<String, Integer>> {
         @Override
         public Map.Entry<String, Integer> convert(String value) {
-            int eq = value.lastIndexOf('=');
-            if (eq <= 0 || eq == value.length() - 1) {
-                throw new TypeConversionException("'" + value + "' is not NAME=URGENCY");
-            }
-            String name = value.substring(0, eq);
-            String bare = name.endsWith("*") ? name.substring(0, name.length() - 1) : name;
-            // A prefix is checked as the start of a name: "nbd/" as "nbd/x".
-            String problem = bare.isEmpty() ? "a prefix must have at least one character"
-                : io.migtunnel.protocol.StreamNames.problem(name.endsWith("*") ? bare + "x" : bare);
-            if (problem != null) {
-                throw new TypeConversionException("'" + value + "': " + problem);
-            }
+            Map.Entry<String, String> e = Endpoints.named(value, "URGENCY", true);
+            String name = e.getKey();
             int urgency;
             try {
-                urgency = Integer.parseInt(value.substring(eq + 1));
-            } catch (NumberFormatException e) {
+                urgency = Integer.parseInt(e.getValue());
+            } catch (NumberFormatException notANumber) {
                 urgency = -1;
             }
             if (urgency < StreamPriorities.MOST_URGENT || urgency > StreamPriorities.LEAST_URGENT) {
