@@ -35,25 +35,55 @@ class SourceReconnectTest {
         return new String(UnixSockets.roundTrip(socket, text.getBytes(StandardCharsets.US_ASCII)), StandardCharsets.US_ASCII);
     }
 
-    @Test
-    void aSourceKeepsItsSocketAndConnectsAgainWhenItsDestinationRestarts() throws Exception {
-        int port = freePort();
-        Path target = dir.resolve("target.sock");
-        Path exposed = dir.resolve("exposed.sock");
-        ServerSocketChannel echo = UnixSockets.echoServer(target);
-        Process dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
-            "--route", "x=" + target);
-        Process dest2 = null;
-        Path slog = dir.resolve("src.log");
-        Process src = null;
-        try {
+    /** A destination, an echo behind it and a source in front, all started; and the destination started again. */
+    private final class Restart implements AutoCloseable {
+        final int port;
+        final Path target = dir.resolve("target.sock");
+        final Path exposed = dir.resolve("exposed.sock");
+        final Path slog = dir.resolve("src.log");
+        final ServerSocketChannel echo;
+        final Process dest;
+        final Process src;
+        Process dest2;
+
+        /** Starts all three with {@code sourceOptions}, checks a round trip, then SIGKILLs the destination. */
+        Restart(String... sourceOptions) throws Exception {
+            port = freePort();
+            echo = UnixSockets.echoServer(target);
+            dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
+                "--route", "x=" + target);
             awaitLine(dir.resolve("dest1.log"), "ready", dest);
-            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed,
-                "--resume-grace", "0");
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("source", "--connect",
+                "127.0.0.1:" + port, "--expose", "x=" + exposed));
+            args.addAll(java.util.List.of(sourceOptions));
+            src = launch(slog, args.toArray(String[]::new));
             awaitLine(slog, "ready", src);
             assertThat(roundTrip(exposed, "before")).isEqualTo("before");
-
             dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no GOAWAY, the connection just ends
+        }
+
+        void startDestinationAgain() throws Exception {
+            dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
+                "--route", "x=" + target);
+        }
+
+        @Override
+        public void close() throws Exception {
+            src.destroyForcibly();
+            dest.destroyForcibly();
+            if (dest2 != null) {
+                dest2.destroyForcibly();
+            }
+            echo.close();
+        }
+    }
+
+    @Test
+    void aSourceKeepsItsSocketAndConnectsAgainWhenItsDestinationRestarts() throws Exception {
+        try (Restart r = new Restart("--resume-grace", "0")) {
+            Process src = r.src;
+            Path slog = r.slog;
+            Path exposed = r.exposed;
             awaitLine(slog, "reconnecting, exposed sockets stay open", src);
             assertThat(Files.readString(slog)).doesNotContain("keeping it for");
             assertThat(src.isAlive()).as(Files.readString(slog)).isTrue();
@@ -66,8 +96,7 @@ class SourceReconnectTest {
                 }
             }
 
-            dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
-                "--route", "x=" + target);
+            r.startDestinationAgain();
             awaitLine(slog, "reconnected to", src);
             String log = Files.readString(slog);
             assertThat(log.lines().filter(l -> l.contains("connection on " + exposed + " closed"))).as(log).hasSize(1);
@@ -78,42 +107,19 @@ class SourceReconnectTest {
             assertThat(src.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(src.exitValue()).as(Files.readString(slog)).isZero();
             assertThat(exposed).doesNotExist();
-        } finally {
-            if (src != null) {
-                src.destroyForcibly();
-            }
-            dest.destroyForcibly();
-            if (dest2 != null) {
-                dest2.destroyForcibly();
-            }
-            echo.close();
         }
     }
 
     @Test
     void connectionsMadeWhileDisconnectedWaitAndFailWhenTheRestartedDestinationRefusesToResume() throws Exception {
-        int port = freePort();
-        Path target = dir.resolve("target.sock");
-        Path exposed = dir.resolve("exposed.sock");
-        ServerSocketChannel echo = UnixSockets.echoServer(target);
-        Process dest = launch(dir.resolve("dest1.log"), "destination", "--listen", "127.0.0.1:" + port,
-            "--route", "x=" + target);
-        Process dest2 = null;
-        Path slog = dir.resolve("src.log");
-        Process src = null;
-        try {
-            awaitLine(dir.resolve("dest1.log"), "ready", dest);
-            src = launch(slog, "source", "--connect", "127.0.0.1:" + port, "--expose", "x=" + exposed);
-            awaitLine(slog, "ready", src);
-            assertThat(roundTrip(exposed, "before")).isEqualTo("before");
-
-            dest.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        try (Restart r = new Restart()) {
+            Process src = r.src;
+            Path slog = r.slog;
             awaitLine(slog, "keeping it for 120 s to be resumed", src);
-            SocketChannel waiting = SocketChannel.open(UnixDomainSocketAddress.of(exposed));
+            SocketChannel waiting = SocketChannel.open(UnixDomainSocketAddress.of(r.exposed));
             waiting.write(ByteBuffer.wrap("waiting".getBytes(StandardCharsets.US_ASCII)));
 
-            dest2 = launch(dir.resolve("dest2.log"), "destination", "--listen", "127.0.0.1:" + port,
-                "--route", "x=" + target);
+            r.startDestinationAgain();
             awaitLine(slog, "reconnected to", src);
             assertThat(Files.readString(slog)).contains("refused to resume the session: no such session");
             assertThat(Files.readString(dir.resolve("dest2.log"))).contains("refused to resume a session");
@@ -126,16 +132,7 @@ class SourceReconnectTest {
             }
             assertThat(n).as("the waiting connection's stream failed with its session").isEqualTo(-1);
             waiting.close();
-            assertThat(roundTrip(exposed, "after")).as(Files.readString(slog)).isEqualTo("after");
-        } finally {
-            if (src != null) {
-                src.destroyForcibly();
-            }
-            dest.destroyForcibly();
-            if (dest2 != null) {
-                dest2.destroyForcibly();
-            }
-            echo.close();
+            assertThat(roundTrip(r.exposed, "after")).as(Files.readString(slog)).isEqualTo("after");
         }
     }
 

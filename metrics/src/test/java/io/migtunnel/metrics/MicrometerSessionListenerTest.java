@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.migtunnel.mux.MuxStream;
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionClosedException;
-import io.migtunnel.mux.SessionConfig;
-import io.migtunnel.mux.SessionListener;
 import io.migtunnel.mux.StreamResetException;
 import io.migtunnel.protocol.ErrorCode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

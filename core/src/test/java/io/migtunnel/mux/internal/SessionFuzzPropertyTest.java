@@ -49,7 +49,6 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
-import reactor.core.publisher.BaseSubscriber;
 
 /**
  * A {@link Session} fed random frame sequences — well-formed and malformed frames of every type,

@@ -41,18 +41,18 @@ public final class SessionChannels {
     public static final WriteBufferWaterMark LOCAL_WATER_MARK = new WriteBufferWaterMark(256 << 10, 1 << 20);
 
     /** Local socket reads: start at 64 KiB, grow to 1 MiB (fewer system calls per byte). */
-    public static final AdaptiveRecvByteBufAllocator LOCAL_READS = reads("local", 1 << 20);
+    public static final AdaptiveRecvByteBufAllocator LOCAL_READS = reads("local", 65536, 1 << 20);
     /** Tunnel reads: large, so most frames are sliced out of one read instead of copied together. */
-    public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = reads("tunnel", 2 << 20);
+    public static final AdaptiveRecvByteBufAllocator TUNNEL_READS = reads("tunnel", 262144, 2 << 20);
 
     /**
-     * Reads of up to {@code max} bytes ({@code migtunnel.KIND.maxRead}), at most
+     * Reads starting at {@code initial} bytes, of up to {@code max} ({@code migtunnel.KIND.maxRead}), at most
      * {@code migtunnel.KIND.readsPerLoop} (Netty's default 16) per channel per event-loop turn: how
      * long one busy channel keeps the loop from every other, urgent ones included.
      */
-    private static AdaptiveRecvByteBufAllocator reads(String kind, int max) {
+    private static AdaptiveRecvByteBufAllocator reads(String kind, int initial, int max) {
         int largest = Integer.getInteger("migtunnel." + kind + ".maxRead", max);
-        AdaptiveRecvByteBufAllocator a = new AdaptiveRecvByteBufAllocator(4096, Math.min(kind.equals("local") ? 65536 : 262144, largest), largest);
+        AdaptiveRecvByteBufAllocator a = new AdaptiveRecvByteBufAllocator(4096, Math.min(initial, largest), largest);
         a.maxMessagesPerRead(Integer.getInteger("migtunnel." + kind + ".readsPerLoop", 16));
         return a;
     }
