@@ -1,5 +1,6 @@
 package io.migtunnel.cli;
 
+import io.migtunnel.qemu.migration.ConvergenceOptions;
 import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.migration.MigrationOptions;
 import io.migtunnel.qemu.migration.SourceMigration;
@@ -7,6 +8,7 @@ import io.migtunnel.transport.TunnelSource;
 import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -64,6 +66,44 @@ final class MigrateCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     int switchoverTimeout = (int) MigrationOptions.DEFAULT_SWITCHOVER_TIMEOUT.toSeconds();
 
+    @Option(names = "--downtime-limit", paramLabel = "MS",
+        description = "The longest pause at the switch-over QEMU aims for, in ms (QEMU's downtime-limit; default: QEMU's, "
+            + "300).")
+    Integer downtimeLimit;
+
+    @Option(names = "--auto-converge", description = "Throttle the guest's vCPUs while precopy does not converge.")
+    boolean autoConverge;
+
+    @Option(names = "--throttle-initial", paramLabel = "PERCENT",
+        description = "With --auto-converge: the first throttle (default: ${DEFAULT-VALUE}).")
+    int throttleInitial = 20;
+
+    @Option(names = "--throttle-increment", paramLabel = "PERCENT",
+        description = "With --auto-converge: what each later step adds (default: ${DEFAULT-VALUE}).")
+    int throttleIncrement = 10;
+
+    @Option(names = "--postcopy-after-precopy",
+        description = "Start in precopy; switch to postcopy once the first full pass over RAM is done and precopy has "
+            + "not finished (no rollback after the switch).")
+    boolean postcopyAfterPrecopy;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS",
+        description = "How long the RAM phase may run before --timeout-action (default: no limit).")
+    Integer timeout;
+
+    @Option(names = "--timeout-action", paramLabel = "ACTION",
+        description = "At --timeout: abort (roll back, the default), postcopy (switch to postcopy) or pause (pause the "
+            + "guest so that precopy finishes; it runs again on the destination).")
+    String timeoutAction;
+
+    @Option(names = "--compress", paramLabel = "METHOD",
+        description = "Compress the multifd channels: zstd or zlib (needs --multifd).")
+    String compress;
+
+    @Option(names = "--xbzrle-cache", paramLabel = "BYTES", converter = ByteUnits.class,
+        description = "Delta-encode pages sent again, with a cache of this size, e.g. 256M (not with --multifd).")
+    long xbzrleCache;
+
     @Option(names = "--metrics-linger", paramLabel = "SECONDS",
         description = "With --metrics: keep serving /metrics this long after the migration ended, so that Prometheus "
             + "scrapes the final values (default: ${DEFAULT-VALUE}).")
@@ -78,13 +118,52 @@ final class MigrateCommand implements Callable<Integer> {
     @Mixin
     TlsOptions tlsOptions;
 
+    private ConvergenceOptions convergence() {
+        ConvergenceOptions c = ConvergenceOptions.defaults();
+        if (downtimeLimit != null) {
+            c = c.withDowntimeLimit(Duration.ofMillis(downtimeLimit));
+        }
+        if (autoConverge) {
+            c = c.withAutoConverge(throttleInitial, throttleIncrement);
+        } else if (throttleInitial != 20 || throttleIncrement != 10) {
+            throw new IllegalArgumentException("--throttle-initial and --throttle-increment need --auto-converge");
+        }
+        c = c.withPostcopyAfterPrecopy(postcopyAfterPrecopy);
+        if (timeoutAction != null && timeout == null) {
+            throw new IllegalArgumentException("--timeout-action needs --timeout");
+        }
+        if (timeout != null) {
+            c = c.withTimeout(Duration.ofSeconds(timeout), choice("--timeout-action",
+                timeoutAction != null ? timeoutAction : "abort", ConvergenceOptions.TimeoutAction.class));
+        }
+        if (compress != null) {
+            ConvergenceOptions.Compression method = choice("--compress", compress, ConvergenceOptions.Compression.class);
+            if (method == ConvergenceOptions.Compression.NONE) {
+                throw new IllegalArgumentException("--compress must be zstd or zlib, got 'none'");
+            }
+            c = c.withCompression(method);
+        }
+        return c.withXbzrleCache(xbzrleCache);
+    }
+
+    private static <E extends Enum<E>> E choice(String option, String value, Class<E> type) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(value)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException(option + " must be one of " + java.util.Arrays.stream(type.getEnumConstants())
+            .map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList() + ", got '" + value + "'");
+    }
+
     @Override
     public Integer call() {
         MigrationOptions migration;
         try {
             migration = MigrationOptions.defaults().withVm(vm).withDisks(disks).withMultifd(multifd)
                 .withPostcopy(postcopy).withMaxBandwidth(maxBandwidth).withMirrorBandwidth(mirrorBandwidth)
-                .withSwitchoverTimeout(java.time.Duration.ofSeconds(switchoverTimeout));
+                .withSwitchoverTimeout(Duration.ofSeconds(switchoverTimeout))
+                .withConvergence(convergence());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -76,9 +76,10 @@ final class ProgressDisplay implements MigrationObserver {
         }
         MigrationProgress.Ram r = p.ram();
         if (r != null) {
-            lines.add(String.format(Locale.ROOT, "RAM  %-14s %s %10s sent, %s left, dirty %s/s, downtime ~%d ms, %.0f Mbit/s",
-                r.status(), bar(r.total() - r.remaining(), r.total()), ByteUnits.bytes(r.transferred()),
-                ByteUnits.bytes(r.remaining()), ByteUnits.bytes(r.dirtyBytesPerSecond()), r.expectedDowntimeMs(), r.mbps()));
+            lines.add(String.format(Locale.ROOT, "RAM  %-14s %s %10s sent, %s left, pass %d, dirty %s/s, downtime ~%d ms, "
+                    + "%.0f Mbit/s%s", r.status(), bar(r.total() - r.remaining(), r.total()), ByteUnits.bytes(r.transferred()),
+                ByteUnits.bytes(r.remaining()), r.passes(), ByteUnits.bytes(r.dirtyBytesPerSecond()), r.expectedDowntimeMs(),
+                r.mbps(), throttle(r)));
         }
         return lines;
     }
@@ -91,11 +92,15 @@ final class ProgressDisplay implements MigrationObserver {
         }
         MigrationProgress.Ram r = p.ram();
         if (r != null) {
-            sb.append(String.format(Locale.ROOT, "; RAM %s %s sent, %s left, dirty %s/s, expected downtime %d ms",
-                r.status(), ByteUnits.bytes(r.transferred()), ByteUnits.bytes(r.remaining()),
-                ByteUnits.bytes(r.dirtyBytesPerSecond()), r.expectedDowntimeMs()));
+            sb.append(String.format(Locale.ROOT, "; RAM %s %s sent, %s left, pass %d, dirty %s/s, expected downtime %d ms%s",
+                r.status(), ByteUnits.bytes(r.transferred()), ByteUnits.bytes(r.remaining()), r.passes(),
+                ByteUnits.bytes(r.dirtyBytesPerSecond()), r.expectedDowntimeMs(), throttle(r)));
         }
         return sb.toString();
+    }
+
+    private static String throttle(MigrationProgress.Ram r) {
+        return r.throttlePercent() > 0 ? ", throttled " + r.throttlePercent() + " %" : "";
     }
 
     private static String bar(long done, long total) {

@@ -19,6 +19,8 @@ final class SummaryText {
         lines.add(String.format(Locale.ROOT, "  RAM  %-12s %12d bytes (%s)", "", s.ramBytes(), ByteUnits.bytes(s.ramBytes())));
         lines.add(String.format(Locale.ROOT, "  total time %.2f s, downtime %d ms (QEMU), average %s/s",
             s.elapsed().toMillis() / 1000.0, s.downtimeMs(), ByteUnits.bytes(s.averageBytesPerSecond())));
+        lines.add("  " + s.convergence().describe() + (s.postcopyBlocktimeMs() >= 0
+            ? ", postcopy blocktime " + s.postcopyBlocktimeMs() + " ms (vCPUs waiting for pages)" : ""));
         return lines;
     }
 }

@@ -16,7 +16,7 @@ class ProgressDisplayTest {
     private static final MigrationProgress HALF = new MigrationProgress(MigrationStep.MIRROR, Duration.ofMillis(1500),
         List.of(new MigrationProgress.Disk("disk0", 512L << 20, 1L << 30, false),
             new MigrationProgress.Disk("disk1", 1L << 30, 1L << 30, true)),
-        new MigrationProgress.Ram("active", 100L << 20, 300L << 20, 400L << 20, 8L << 20, 120, 900.0));
+        new MigrationProgress.Ram("active", 100L << 20, 300L << 20, 400L << 20, 8L << 20, 120, 900.0, 3, 0));
 
     @Test
     void aTerminalGetsOneBarPerDiskAndOneForRam() {

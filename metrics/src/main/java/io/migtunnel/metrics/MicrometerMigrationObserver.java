@@ -62,6 +62,8 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
         ramGauge(MigrationMeters.RAM_DIRTY_RATE, MigrationProgress.Ram::dirtyBytesPerSecond);
         ramGauge(MigrationMeters.RAM_THROUGHPUT, r -> r.mbps() * BYTES_PER_MEGABIT);
         ramGauge(MigrationMeters.EXPECTED_DOWNTIME, r -> r.expectedDowntimeMs() / 1000.0);
+        ramGauge(MigrationMeters.RAM_PASSES, MigrationProgress.Ram::passes);
+        ramGauge(MigrationMeters.CPU_THROTTLE, MigrationProgress.Ram::throttlePercent);
         downtime = Timer.builder(MigrationMeters.DOWNTIME.meterName())
             .description(MigrationMeters.DOWNTIME.description())
             .register(registry);
@@ -113,6 +115,17 @@ public final class MicrometerMigrationObserver implements MigrationObserver {
     @Override
     public void onCompleted(MigrationSummary summary) {
         downtime.record(summary.downtimeMs(), TimeUnit.MILLISECONDS);
+        if (summary.postcopyBlocktimeMs() >= 0) {
+            Timer.builder(MigrationMeters.POSTCOPY_BLOCKTIME.meterName())
+                .description(MigrationMeters.POSTCOPY_BLOCKTIME.description())
+                .register(registry)
+                .record(summary.postcopyBlocktimeMs(), TimeUnit.MILLISECONDS);
+        }
+        Counter.builder(MigrationMeters.CONVERGED.meterName())
+            .description(MigrationMeters.CONVERGED.description())
+            .tag(Tags.HOW, summary.convergence().kind().name().toLowerCase(java.util.Locale.ROOT))
+            .register(registry)
+            .increment();
         duration(Tags.COMPLETED).record(summary.elapsed());
         MigrationStep last = step;
         migrations(Tags.COMPLETED, (last != null ? last : MigrationStep.DONE).label()).increment();

@@ -29,6 +29,10 @@ public enum MigrationMeters implements MeterSpec.Entry {
         "QEMU's measured migration throughput"),
     EXPECTED_DOWNTIME("migtunnel.migration.expected.downtime", Meter.Type.GAUGE, "seconds",
         "QEMU's estimate of the pause at switch-over"),
+    RAM_PASSES("migtunnel.migration.ram.passes", Meter.Type.GAUGE, null,
+        "Passes over RAM so far (QEMU's dirty-sync-count; 1 during the first)"),
+    CPU_THROTTLE("migtunnel.migration.cpu.throttle", Meter.Type.GAUGE, "percent",
+        "The vCPU throttle auto-converge applies now, 0 when none"),
     DISK_COPIED("migtunnel.migration.disk.copied", Meter.Type.GAUGE, "bytes",
         "Bytes a disk's mirror has copied", Tags.DISK),
     DISK_TOTAL("migtunnel.migration.disk.total", Meter.Type.GAUGE, "bytes",
@@ -37,6 +41,11 @@ public enum MigrationMeters implements MeterSpec.Entry {
         "1 once a disk's mirror has caught up, else 0", Tags.DISK),
     DOWNTIME("migtunnel.migration.downtime", Meter.Type.TIMER, null,
         "The pause QEMU reports at switch-over, per completed migration"),
+    POSTCOPY_BLOCKTIME("migtunnel.migration.postcopy.blocktime", Meter.Type.TIMER, null,
+        "The total time the destination's vCPUs waited for pages postcopy had not brought, per migration that ran "
+            + "postcopy (QEMU's postcopy-blocktime)"),
+    CONVERGED("migtunnel.migration.converged", Meter.Type.COUNTER, null,
+        "Completed migrations by how precopy got to the switch-over", Tags.HOW),
     DURATION("migtunnel.migration.duration", Meter.Type.TIMER, null,
         "From a migration's start to its outcome (a failure's rollback included)", Tags.OUTCOME),
     MIGRATIONS("migtunnel.migrations", Meter.Type.COUNTER, null,
@@ -61,6 +70,8 @@ public enum MigrationMeters implements MeterSpec.Entry {
         public static final String STEP = "step";
         /** {@link #COMPLETED} or {@link #FAILED}. */
         public static final String OUTCOME = "outcome";
+        /** How a migration converged: a {@link io.migtunnel.qemu.migration.MigrationSummary.Convergence.Kind}, lower case. */
+        public static final String HOW = "how";
         /** A disk id as the migration names it, such as {@code drive0}, or {@link #OTHER}. */
         public static final String DISK = "disk";
 

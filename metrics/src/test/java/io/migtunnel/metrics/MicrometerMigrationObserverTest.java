@@ -17,11 +17,14 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The observer fed scripted migrations (plain records, no QEMU), read back from the Prometheus text. */
 class MicrometerMigrationObserverTest {
+    private static final MigrationSummary.Convergence CONVERGED =
+        new MigrationSummary.Convergence(MigrationSummary.Convergence.Kind.CONVERGED, 1, 0, Duration.ZERO);
     private static final String MIRROR = "mirror the disks";
     private static final String RAM = "migrate RAM and device state";
     private static final String PREPARE = "prepare the destination";
@@ -55,7 +58,7 @@ class MicrometerMigrationObserverTest {
         observer.onProgress(new MigrationProgress(MigrationStep.MIGRATE_RAM, Duration.ofSeconds(9),
             List.of(new MigrationProgress.Disk("drive0", 10 * GIB, 10 * GIB, true),
                 new MigrationProgress.Disk("drive1", GIB, GIB, true)),
-            new MigrationProgress.Ram("active", 2 * GIB, GIB / 2, 4 * GIB, 50_000_000, 300, 8_000)));
+            new MigrationProgress.Ram("active", 2 * GIB, GIB / 2, 4 * GIB, 50_000_000, 300, 8_000, 2, 30)));
 
         assertThat(step(MIRROR)).isZero();
         assertThat(step(RAM)).isEqualTo(1);
@@ -65,12 +68,17 @@ class MicrometerMigrationObserverTest {
         assertThat(sample("migtunnel_migration_ram_dirty_rate_bytes_per_second")).isEqualTo(50e6);
         assertThat(sample("migtunnel_migration_ram_throughput_bytes_per_second")).as("8,000 Mbit/s").isEqualTo(1e9);
         assertThat(sample("migtunnel_migration_expected_downtime_seconds")).isEqualTo(0.3);
+        assertThat(sample("migtunnel_migration_ram_passes")).isEqualTo(2);
+        assertThat(sample("migtunnel_migration_cpu_throttle_percent")).isEqualTo(30);
         assertThat(disk("migtunnel_migration_disk_copied_bytes", "drive0")).isEqualTo(10.0 * GIB);
 
         observer.onStep(MigrationStep.DONE);
         observer.onCompleted(new MigrationSummary("vm-secret-name",
             List.of(new MigrationSummary.Disk("drive0", 10 * GIB), new MigrationSummary.Disk("drive1", GIB)),
-            2 * GIB, Duration.ofSeconds(12), 42, "running"));
+            2 * GIB, Duration.ofSeconds(12), 42, "running", new MigrationSummary.Convergence(
+                MigrationSummary.Convergence.Kind.THROTTLED, 4, 40, Duration.ZERO), -1));
+        assertThat(registry.find("migtunnel.migration.converged").tag("how", "throttled").counter().count()).isEqualTo(1);
+        assertThat(registry.find("migtunnel.migration.postcopy.blocktime").timer()).as("no postcopy ran").isNull();
 
         assertThat(sample("migtunnel_migration_active")).isZero();
         for (String s : Tags.STEPS) {
@@ -94,7 +102,7 @@ class MicrometerMigrationObserverTest {
         observer.onStep(MigrationStep.MIGRATE_RAM);
         observer.onProgress(new MigrationProgress(MigrationStep.MIGRATE_RAM, Duration.ofSeconds(4),
             List.of(new MigrationProgress.Disk("drive0", GIB, GIB, true)),
-            new MigrationProgress.Ram("active", GIB, GIB, 4 * GIB, 1, 1, 1)));
+            new MigrationProgress.Ram("active", GIB, GIB, 4 * GIB, 1, 1, 1, 1, 0)));
         observer.onStep(MigrationStep.ROLL_BACK);
         assertThat(step("roll back")).isEqualTo(1);
         clock.add(Duration.ofSeconds(1));
@@ -151,7 +159,8 @@ class MicrometerMigrationObserverTest {
         for (int i = 0; i < 2; i++) {
             observer.onStep(MigrationStep.MIRROR);
             assertThat(sample("migtunnel_migration_active")).isEqualTo(1);
-            observer.onCompleted(new MigrationSummary("vm", List.of(), 1, Duration.ofSeconds(1), 10, "running"));
+            observer.onCompleted(new MigrationSummary("vm", List.of(), 1, Duration.ofSeconds(1), 10, "running",
+                CONVERGED, -1));
             assertThat(sample("migtunnel_migration_active")).isZero();
         }
         assertThat(migrations(Tags.COMPLETED, MIRROR)).as("ended without a done step").isEqualTo(2);
@@ -162,9 +171,13 @@ class MicrometerMigrationObserverTest {
         observer.onStep(MigrationStep.MIRROR);
         observer.onFailed(new MigrationException(MigrationStep.MIRROR, "mirror failed", "could not cancel the mirror"));
         observer.onStep(MigrationStep.MIRROR);
-        observer.onCompleted(new MigrationSummary("vm", List.of(), 1, Duration.ofSeconds(1), 10, "running"));
+        observer.onCompleted(new MigrationSummary("vm", List.of(), 1, Duration.ofSeconds(1), 10, "running",
+            new MigrationSummary.Convergence(MigrationSummary.Convergence.Kind.SWITCHED_TO_POSTCOPY, 2, 0,
+                Duration.ofSeconds(3)), 250));
+        assertThat(registry.find("migtunnel.migration.postcopy.blocktime").timer().totalTime(TimeUnit.MILLISECONDS))
+            .isEqualTo(250);
         observer.onProgress(new MigrationProgress(MigrationStep.MIGRATE_RAM, Duration.ZERO,
-            List.of(new MigrationProgress.Disk("drive0", 1, 2, false)), new MigrationProgress.Ram("active", 1, 1, 2, 1, 1, 1)));
+            List.of(new MigrationProgress.Disk("drive0", 1, 2, false)), new MigrationProgress.Ram("active", 1, 1, 2, 1, 1, 1, 1, 0)));
 
         for (MigrationMeters meter : MigrationMeters.values()) {
             List<Meter> meters = List.copyOf(registry.find(meter.meterName()).meters());

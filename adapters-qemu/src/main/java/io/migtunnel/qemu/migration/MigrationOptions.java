@@ -20,10 +20,11 @@ import java.util.Objects;
  * @param switchoverTimeout how long the source VM may stay paused for the switch-over (completing
  *     the mirrors, then, for precopy, the last RAM and device state); past it the migration rolls
  *     back and the source VM runs again
+ * @param convergence downtime limit, throttling, switching to postcopy, timeout, compression
  */
 public record MigrationOptions(String vm, List<String> disks, int multifdChannels, boolean postcopy,
                                long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout, Duration migrationTimeout,
-                               Duration switchoverTimeout) {
+                               Duration switchoverTimeout, ConvergenceOptions convergence) {
 
     /** QEMU's limit for {@code max-bandwidth} is far above this; it stands for "no limit". */
     public static final long UNLIMITED_BANDWIDTH = 1L << 40;
@@ -47,54 +48,92 @@ public record MigrationOptions(String vm, List<String> disks, int multifdChannel
         if (switchoverTimeout.isNegative() || switchoverTimeout.isZero()) {
             throw new IllegalArgumentException("the switch-over timeout must be positive, got " + switchoverTimeout);
         }
+        Objects.requireNonNull(convergence, "convergence");
+        refuseCombinations(multifdChannels, postcopy, convergence);
+    }
+
+    /** What QEMU 7.2 refuses or ignores, refused before anything starts, naming both options. */
+    private static void refuseCombinations(int multifd, boolean postcopy, ConvergenceOptions c) {
+        if (multifd > 0 && (postcopy || c.maySwitchToPostcopy())) {
+            throw new IllegalArgumentException((postcopy ? "postcopy (--postcopy)" : c.postcopyAfterPrecopy()
+                ? "switching to postcopy (--postcopy-after-precopy)" : "switching to postcopy (--timeout-action postcopy)")
+                + " cannot be combined with multifd (--multifd): QEMU 7.2 sends postcopy pages on the main channel only "
+                + "and does not support the two together");
+        }
+        if (c.compression() != ConvergenceOptions.Compression.NONE && multifd == 0) {
+            throw new IllegalArgumentException("compression (--compress " + c.compression().qemuName()
+                + ") needs multifd (--multifd N): QEMU compresses multifd channels only");
+        }
+        if (c.xbzrleCacheBytes() > 0 && multifd > 0) {
+            throw new IllegalArgumentException("XBZRLE (--xbzrle-cache) has no effect with multifd (--multifd): QEMU "
+                + "sends multifd pages whole");
+        }
+        if (postcopy && c.postcopyAfterPrecopy()) {
+            throw new IllegalArgumentException("postcopy (--postcopy) already switches at once; "
+                + "--postcopy-after-precopy cannot be combined with it");
+        }
+        if (postcopy && c.timeoutAction() == ConvergenceOptions.TimeoutAction.POSTCOPY) {
+            throw new IllegalArgumentException("postcopy (--postcopy) already switches at once; "
+                + "--timeout-action postcopy cannot be combined with it");
+        }
+    }
+
+    /** Whether postcopy may run: asked for at once, or as a way to converge. */
+    public boolean mayRunPostcopy() {
+        return postcopy || convergence.maySwitchToPostcopy();
     }
 
     /**
      * Every writable disk, one channel, precopy, no bandwidth limit, one hour for the mirrors and one
-     * for RAM, {@link #DEFAULT_SWITCHOVER_TIMEOUT} paused.
+     * for RAM, {@link #DEFAULT_SWITCHOVER_TIMEOUT} paused, {@link ConvergenceOptions#defaults()}.
      */
     public static MigrationOptions defaults() {
         return new MigrationOptions(null, List.of(), 0, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1),
-            DEFAULT_SWITCHOVER_TIMEOUT);
+            DEFAULT_SWITCHOVER_TIMEOUT, ConvergenceOptions.defaults());
     }
 
     public MigrationOptions withVm(String name) {
         return new MigrationOptions(name, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withDisks(List<String> ids) {
         return new MigrationOptions(vm, ids, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMultifd(int channels) {
         return new MigrationOptions(vm, disks, channels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withPostcopy(boolean on) {
         return new MigrationOptions(vm, disks, multifdChannels, on, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMaxBandwidth(long bytesPerSecond) {
         return new MigrationOptions(vm, disks, multifdChannels, postcopy, bytesPerSecond, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMirrorBandwidth(long bytesPerSecond) {
         return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, bytesPerSecond, mirrorTimeout,
-            migrationTimeout, switchoverTimeout);
+            migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withTimeouts(Duration mirror, Duration migration) {
         return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirror, migration,
-            switchoverTimeout);
+            switchoverTimeout, convergence);
     }
 
     public MigrationOptions withSwitchoverTimeout(Duration timeout) {
         return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, timeout);
+            migrationTimeout, timeout, convergence);
+    }
+
+    public MigrationOptions withConvergence(ConvergenceOptions options) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
+            migrationTimeout, switchoverTimeout, options);
     }
 }

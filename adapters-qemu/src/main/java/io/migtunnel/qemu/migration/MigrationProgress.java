@@ -40,8 +40,10 @@ public record MigrationProgress(MigrationStep step, Duration elapsed, List<Disk>
      * @param dirtyBytesPerSecond how fast the guest dirties RAM
      * @param expectedDowntimeMs QEMU's estimate of the pause at switch-over
      * @param mbps QEMU's measured throughput, megabits per second
+     * @param passes passes over RAM so far ({@code dirty-sync-count}; 1 during the first)
+     * @param throttlePercent the vCPU throttle auto-converge applies now, 0 when none
      */
     public record Ram(String status, long transferred, long remaining, long total, long dirtyBytesPerSecond,
-                      long expectedDowntimeMs, double mbps) {
+                      long expectedDowntimeMs, double mbps, int passes, int throttlePercent) {
     }
 }

@@ -3,6 +3,7 @@ package io.migtunnel.qemu.migration;
 import io.migtunnel.mux.Session;
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
+import io.migtunnel.qemu.vm.BusyGuest;
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.QemuVm;
 import io.migtunnel.testing.Await;
@@ -41,7 +42,10 @@ final class MigrationRig implements AutoCloseable {
     final Map<String, Path> sourceImages = new LinkedHashMap<>();
     final Map<String, Path> pristine = new LinkedHashMap<>();
     final Map<String, Path> destinationImages = new LinkedHashMap<>();
+    /** Random data in the source's RAM; null with a {@link #guest}. */
     final Path blob;
+    /** The busy guest both VMs run, or null (then a {@link #blob} sits in RAM). */
+    final BusyGuest guest;
     /** The size of {@link #blob}: {@link #BLOB_SIZE} unless given. */
     final long blobSize;
     final QemuVm source;
@@ -92,13 +96,29 @@ final class MigrationRig implements AutoCloseable {
             SessionConfig.defaults().withResumeGrace(RESUME_GRACE), blobSize);
     }
 
+    /**
+     * Two disks of {@code size} on both sides, and the project's busy guest running on the source
+     * (dirtying RAM, writing both disks) instead of a blob in RAM; the destination has the same machine.
+     */
+    static MigrationRig busy(Path dir, long size, BusyGuest guest) throws Exception {
+        return new MigrationRig(dir, 2, size, disksOf(2, size), vm -> QmpLocator.single(vm.qmpSocket()), false,
+            SessionConfig.defaults(), 0, guest);
+    }
+
     private MigrationRig(Path dir, int sourceDisks, long size, Map<String, Long> destinationDisks,
                          Function<QemuVm, QmpLocator> locator, boolean destinationStopped, SessionConfig config,
                          long blobSize) throws Exception {
+        this(dir, sourceDisks, size, destinationDisks, locator, destinationStopped, config, blobSize, null);
+    }
+
+    private MigrationRig(Path dir, int sourceDisks, long size, Map<String, Long> destinationDisks,
+                         Function<QemuVm, QmpLocator> locator, boolean destinationStopped, SessionConfig config,
+                         long blobSize, BusyGuest guest) throws Exception {
         this.dir = dir;
         this.blobSize = blobSize;
         this.config = config;
         this.locator = locator;
+        this.guest = guest;
         QemuVm.Builder src = QemuVm.builder("src", dir).memoryMiB(128);
         for (int i = 0; i < sourceDisks; i++) {
             String id = "disk" + i;
@@ -107,9 +127,15 @@ final class MigrationRig implements AutoCloseable {
             pristine.put(id, Files.copy(image, dir.resolve("pristine-" + id + ".qcow2")));
             src.disk(id, image);
         }
-        blob = DiskImages.randomFile(dir.resolve("ram.bin"), blobSize, 0xb10b);
-        src.ramBlob(blob, BLOB_ADDRESS);
         QemuVm.Builder dst = QemuVm.builder("dst", dir).memoryMiB(128).incomingDefer();
+        if (guest != null) {
+            blob = null;
+            src.busyGuest(guest);
+            dst.busyGuest(guest);
+        } else {
+            blob = DiskImages.randomFile(dir.resolve("ram.bin"), blobSize, 0xb10b);
+            src.ramBlob(blob, BLOB_ADDRESS);
+        }
         if (destinationStopped) {
             dst.stopped();
         }

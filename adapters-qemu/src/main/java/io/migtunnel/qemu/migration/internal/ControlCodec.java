@@ -36,9 +36,16 @@ final class ControlCodec {
         return JsonLines.encode(MAPPER.valueToTree(message));
     }
 
-    /** An {@link OkReply} to request {@code id} carrying {@code body}. */
+    /**
+     * An {@link OkReply} to request {@code id} carrying {@code body}, as its line reads back (a
+     * number is then the smallest node that holds it, as on the receiving side).
+     */
     static OkReply ok(long id, Object body) {
-        return new OkReply(id, MAPPER.valueToTree(body));
+        try {
+            return new OkReply(id, MAPPER.readTree(MAPPER.writeValueAsBytes(body)));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot encode " + body, e);
+        }
     }
 
     /** A line the destination received: the request its {@code op} names. */

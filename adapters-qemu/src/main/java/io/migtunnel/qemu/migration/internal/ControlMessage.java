@@ -54,7 +54,7 @@ sealed interface ControlMessage {
         public Prepare {
             disks = disks == null ? List.of() : List.copyOf(disks);
             capabilities = Collections.unmodifiableMap(capabilities == null ? Map.of() : new LinkedHashMap<>(capabilities));
-            parameters = parameters == null ? new Parameters(null) : parameters;
+            parameters = parameters == null ? new Parameters(null, null) : parameters;
         }
 
         @Override
@@ -84,10 +84,12 @@ sealed interface ControlMessage {
         record Disk(String id, long size, String stream) {
         }
 
-        /** Migration parameters; other parameters a peer sends are ignored. {@code multifdChannels}: null when absent. */
+        /** Migration parameters; other parameters a peer sends are ignored; null when absent. */
         @JsonInclude(JsonInclude.Include.NON_NULL)
         @JsonIgnoreProperties(ignoreUnknown = true)
-        record Parameters(@JsonProperty("multifd-channels") Integer multifdChannels) {
+        @JsonPropertyOrder({"multifd-channels", "multifd-compression"})
+        record Parameters(@JsonProperty("multifd-channels") Integer multifdChannels,
+                          @JsonProperty("multifd-compression") String multifdCompression) {
         }
     }
 
@@ -125,9 +127,14 @@ sealed interface ControlMessage {
         }
     }
 
-    /** The answer to {@link Finish}: the destination VM's status, normally {@code running}; null when not given. */
+    /**
+     * The answer to {@link Finish}: the destination VM's status, normally {@code running}, null when
+     * not given; the vCPUs' total postcopy blocktime in ms, null unless postcopy ran and measured it.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Finished(String status) {
+    @JsonPropertyOrder({"status", "postcopy-blocktime"})
+    record Finished(String status, @JsonProperty("postcopy-blocktime") Long postcopyBlocktime) {
     }
 
     /** Undo what {@link Prepare} did, for {@code reason} (missing: {@value #DEFAULT_REASON}). */

@@ -44,7 +44,9 @@ public final class IncomingMigration {
     private static final Duration SETTLE = Duration.ofSeconds(60);
     private static final Duration POLL = Duration.ofMillis(200);
     /** Capabilities a source may ask for; anything else is refused. */
-    private static final Set<String> CAPABILITIES = Set.of("events", "multifd", "postcopy-ram");
+    private static final Set<String> CAPABILITIES = Set.of("events", "multifd", "postcopy-ram", "postcopy-blocktime",
+        "postcopy-preempt");
+    private static final List<String> COMPRESSIONS = List.of("none", "zlib", "zstd");
 
     private final MuxStream stream;
     private final SessionRoutes routes;
@@ -183,6 +185,13 @@ public final class IncomingMigration {
             }
             params.put("multifd-channels", channels);
         }
+        String compression = req.parameters().multifdCompression();
+        if (compression != null) {
+            if (!COMPRESSIONS.contains(compression)) {
+                throw new StepFailure("multifd-compression must be one of " + COMPRESSIONS + ", got '" + compression + "'");
+            }
+            params.put("multifd-compression", compression);
+        }
 
         try {
             dir = PrivateDirs.create("migtunnel-dst-");
@@ -228,13 +237,15 @@ public final class IncomingMigration {
         }
         Deadline deadline = Deadline.after(SETTLE);
         AtomicReference<String> incoming = new AtomicReference<>("");
-        poll.until(deadline, () -> {
-            incoming.set(call(qmp.queryMigrate()).path("status").asText());
+        JsonNode done = poll.until(deadline, () -> {
+            JsonNode info = call(qmp.queryMigrate());
+            incoming.set(info.path("status").asText());
             if (incoming.get().equals("failed")) {
                 throw new StepFailure(notCompleted(incoming.get()));
             }
-            return incoming.get().equals("completed") ? Boolean.TRUE : null;
+            return incoming.get().equals("completed") ? info : null;
         }, () -> notCompleted(incoming.get()));
+        Long blocktime = done.has("postcopy-blocktime") ? done.path("postcopy-blocktime").asLong() : null;
         String status = poll.until(deadline, () -> {
             String s = call(qmp.queryStatus());
             return s.equals("inmigrate") ? null : s;
@@ -248,7 +259,7 @@ public final class IncomingMigration {
         }
         log.info("incoming migration into {} finished: the VM is {}", qmpSocket, status);
         cleanUp();
-        return new Finished(status);
+        return new Finished(status, blocktime);
     }
 
     private static String notCompleted(String incoming) {

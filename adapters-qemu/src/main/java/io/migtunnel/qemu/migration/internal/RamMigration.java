@@ -3,18 +3,26 @@ package io.migtunnel.qemu.migration.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.migtunnel.qemu.migration.MigrationOptions;
 import io.migtunnel.qemu.migration.MigrationProgress;
+import io.migtunnel.qemu.migration.ConvergenceOptions;
+import io.migtunnel.qemu.migration.MigrationSummary;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.Consumer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * QEMU's migration of RAM and device state on the source: started with
- * {@code pause-before-switchover} (and switched to postcopy when asked), watched until the pause,
+ * {@code pause-before-switchover} (and switched to postcopy when asked, or when the
+ * {@link ConvergenceWatch} says so), watched until the pause,
  * let through the switch-over ({@code migrate-continue}) and awaited to completion, or cancelled
  * in a rollback. While the switch-over has not happened, every reading also checks the mirrors.
  */
 final class RamMigration {
+    private static final Logger log = LoggerFactory.getLogger(SourceRun.class);
     private static final Set<String> OVER = Set.of("completed", "failed", "cancelled", "none");
 
     private final SourceQemu qemu;
@@ -24,6 +32,10 @@ final class RamMigration {
     private boolean started;
     private boolean switchedOver;
     private boolean completed;
+    private boolean postcopyRan;
+    private ConvergenceWatch watch;
+    /** When the convergence rule paused the source VM, else 0. */
+    private long pausedAtNanos;
 
     RamMigration(SourceQemu qemu, MigrationOptions options, SourceProgress progress, DiskMirrors mirrors) {
         this.qemu = qemu;
@@ -32,26 +44,48 @@ final class RamMigration {
         this.mirrors = mirrors;
     }
 
-    /** The capabilities both sides share; the source alone pauses before switch-over to complete the mirrors. */
+    /**
+     * The capabilities; the source alone pauses before switch-over (to complete the mirrors),
+     * throttles and uses XBZRLE, the destination alone measures postcopy's blocktime. Postcopy's
+     * capability is on wherever the migration may switch to it: QEMU needs it on both sides
+     * before the migration starts.
+     */
     static Map<String, Boolean> capabilities(MigrationOptions options, boolean source) {
+        ConvergenceOptions c = options.convergence();
         Map<String, Boolean> caps = new LinkedHashMap<>();
         caps.put("events", true);
         caps.put("multifd", options.multifdChannels() > 0);
-        caps.put("postcopy-ram", options.postcopy());
+        caps.put("postcopy-ram", options.mayRunPostcopy());
         if (source) {
             caps.put("pause-before-switchover", true);
+            caps.put("auto-converge", c.autoConverge());
+            caps.put("xbzrle", c.xbzrleCacheBytes() > 0);
+        } else if (options.mayRunPostcopy()) {
+            caps.put("postcopy-blocktime", true);
         }
         return caps;
     }
 
-    /** The source's parameters; the destination gets {@code multifd-channels} only ({@link ControlMessage.Prepare.Parameters}). */
+    /** The source's parameters; the destination gets multifd's only ({@link ControlMessage.Prepare.Parameters}). */
     private static Map<String, Object> parameters(MigrationOptions options) {
+        ConvergenceOptions c = options.convergence();
         Map<String, Object> params = new LinkedHashMap<>();
         if (options.multifdChannels() > 0) {
             params.put("multifd-channels", options.multifdChannels());
+            params.put("multifd-compression", c.compression().qemuName());
         }
         params.put("max-bandwidth", options.maxBandwidth() > 0 ? options.maxBandwidth()
             : MigrationOptions.UNLIMITED_BANDWIDTH);
+        if (c.downtimeLimit() != null) {
+            params.put("downtime-limit", c.downtimeLimit().toMillis());
+        }
+        if (c.autoConverge()) {
+            params.put("cpu-throttle-initial", c.throttleInitial());
+            params.put("cpu-throttle-increment", c.throttleIncrement());
+        }
+        if (c.xbzrleCacheBytes() > 0) {
+            params.put("xbzrle-cache-size", c.xbzrleCacheBytes());
+        }
         return params;
     }
 
@@ -60,6 +94,7 @@ final class RamMigration {
         qemu.call(qemu.client().migrateSetCapabilities(capabilities(options, true)));
         qemu.call(qemu.client().migrateSetParameters(parameters(options)));
         started = true;
+        watch = new ConvergenceWatch(options, System.nanoTime());
         qemu.call(qemu.client().execute("migrate", Map.of("uri", "unix:" + socket)));
         if (options.postcopy()) {
             qemu.call(qemu.client().execute("migrate-start-postcopy"));
@@ -69,7 +104,33 @@ final class RamMigration {
     /** Waits until QEMU pauses the VM before the switch-over. */
     void awaitPreSwitchover() {
         awaitStatus("pre-switchover", Deadline.after(options.migrationTimeout()),
-            "the migration did not reach pre-switchover within " + options.migrationTimeout());
+            "the migration did not reach pre-switchover within " + options.migrationTimeout(), this::converge);
+    }
+
+    /** Acts on what the {@link ConvergenceWatch} decides for this reading of precopy. */
+    private void converge(JsonNode info) {
+        int passes = info.path("ram").path("dirty-sync-count").asInt();
+        int throttle = info.path("cpu-throttle-percentage").asInt();
+        switch (watch.next(passes, throttle, System.nanoTime())) {
+            case START_POSTCOPY -> {
+                log.info("switching to postcopy after {} passes over RAM", passes);
+                qemu.call(qemu.client().execute("migrate-start-postcopy"));
+            }
+            case PAUSE -> {
+                log.info("pausing the source VM so that precopy finishes (timeout, action pause)");
+                qemu.call(qemu.client().execute("stop"));
+                pausedAtNanos = System.nanoTime();
+                qemu.pausedUntil(Deadline.after(options.switchoverTimeout()));
+            }
+            case ABORT -> throw new StepFailure(watch.abortReason());
+            case NONE -> {
+                Deadline pause = qemu.paused();
+                if (pause != null && pause.passed()) {
+                    throw new StepFailure("precopy did not finish within " + options.switchoverTimeout().toSeconds()
+                        + " s of pausing the source VM (switch-over timeout)");
+                }
+            }
+        }
     }
 
     /**
@@ -81,28 +142,42 @@ final class RamMigration {
         qemu.call(qemu.client().execute("migrate-continue", Map.of("state", "pre-switchover")));
         switchedOver = true;
         JsonNode done;
-        if (options.postcopy()) {
+        if (watch.postcopyRequested()) {
             qemu.pausedUntil(null);
             done = awaitStatus("completed", Deadline.after(options.migrationTimeout()),
-                "postcopy did not complete within " + options.migrationTimeout());
+                "postcopy did not complete within " + options.migrationTimeout(), info -> { });
         } else {
             done = awaitStatus("completed", qemu.paused(), "the switch-over did not complete within "
-                + options.switchoverTimeout() + " of the VM's pause (switch-over timeout)");
+                + options.switchoverTimeout() + " of the VM's pause (switch-over timeout)", info -> { });
         }
         completed = true;
         qemu.pausedUntil(null);
         return done;
     }
 
+    /** How precopy converged; once {@link #switchOver()} returned. */
+    MigrationSummary.Convergence convergence(JsonNode done) {
+        return watch.outcome(postcopyRan, done.path("ram").path("dirty-sync-count").asInt());
+    }
+
+    /** When the rule paused the VM (before QEMU's own pause): the pause since then, in ms; else QEMU's downtime. */
+    long downtimeMs(JsonNode done, long completedNanos) {
+        long qemuDowntime = done.path("downtime").asLong();
+        return pausedAtNanos == 0 ? qemuDowntime
+            : Math.max(qemuDowntime, Duration.ofNanos(completedNanos - pausedAtNanos).toMillis());
+    }
+
     /** Polls {@code query-migrate} (and the mirrors) until {@code wanted}; failed or cancelled is an error. */
-    private JsonNode awaitStatus(String wanted, Deadline deadline, String timedOut) {
+    private JsonNode awaitStatus(String wanted, Deadline deadline, String timedOut, Consumer<JsonNode> whileRunning) {
         return qemu.poll().until(deadline, () -> {
             JsonNode info = qemu.call(qemu.client().queryMigrate());
             String status = info.path("status").asText();
             JsonNode ram = info.path("ram");
+            postcopyRan |= status.startsWith("postcopy");
             progress.ram(new MigrationProgress.Ram(status, ram.path("transferred").asLong(), ram.path("remaining").asLong(),
                 ram.path("total").asLong(), ram.path("dirty-pages-rate").asLong() * ram.path("page-size").asLong(4096),
-                info.path("expected-downtime").asLong(), ram.path("mbps").asDouble()));
+                info.path("expected-downtime").asLong(), ram.path("mbps").asDouble(),
+                ram.path("dirty-sync-count").asInt(), info.path("cpu-throttle-percentage").asInt()));
             if (!switchedOver) {
                 mirrors.checkRunning();
             } else {
@@ -112,7 +187,13 @@ final class RamMigration {
                 throw new StepFailure("QEMU reports the migration " + status
                     + (info.has("error-desc") ? ": " + info.path("error-desc").asText() : ""));
             }
-            return status.equals(wanted) ? info : null;
+            if (status.equals(wanted)) {
+                return info;
+            }
+            if (status.equals("active")) {
+                whileRunning.accept(info);
+            }
+            return null;
         }, () -> timedOut);
     }
 
@@ -130,12 +211,12 @@ final class RamMigration {
 
     /** Past the switch-over of a postcopy migration that has not completed: nothing can be undone. */
     boolean splitBetweenHosts() {
-        return switchedOver && options.postcopy() && !completed;
+        return switchedOver && watch.postcopyRequested() && !completed;
     }
 
     /** Whether the source still owns the VM: the migration did not complete, nor did postcopy take it over. */
     boolean sourceOwnsVm() {
-        return !completed && !(switchedOver && options.postcopy());
+        return !completed && !(switchedOver && watch != null && watch.postcopyRequested());
     }
 
     // ---- for the rollback: abort-proof ----

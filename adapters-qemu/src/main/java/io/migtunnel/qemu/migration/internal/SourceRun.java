@@ -127,20 +127,24 @@ public final class SourceRun {
         ram.awaitPreSwitchover();
 
         progress.step(MigrationStep.COMPLETE_MIRRORS);
-        qemu.pausedUntil(Deadline.after(options.switchoverTimeout()));
+        if (qemu.paused() == null) { // else paused already by the convergence rule, whose deadline stands
+            qemu.pausedUntil(Deadline.after(options.switchoverTimeout()));
+        }
         List<MigrationSummary.Disk> diskBytes = mirrors.complete();
 
         progress.step(MigrationStep.SWITCH_OVER);
         JsonNode done = ram.switchOver();
+        long downtimeMs = ram.downtimeMs(done, System.nanoTime());
 
         progress.step(MigrationStep.REMOVE_NBD_NODES);
         mirrors.removeNbdNodes();
 
         progress.step(MigrationStep.FINISH);
-        String destinationStatus = finishDestination();
+        Finished finished = finishDestination();
         progress.step(MigrationStep.DONE);
         return new MigrationSummary(vm, diskBytes, done.path("ram").path("transferred").asLong(),
-            progress.elapsed(), done.path("downtime").asLong(), destinationStatus);
+            progress.elapsed(), downtimeMs, finished.status(), ram.convergence(done),
+            finished.postcopyBlocktime() != null ? finished.postcopyBlocktime() : -1);
     }
 
     /** Exposes the migration and NBD sockets through a new tunnel session and opens its control stream. */
@@ -166,11 +170,12 @@ public final class SourceRun {
             .map(m -> new Prepare.Disk(m.disk().id(), m.disk().size(), m.stream())).toList();
         int channels = options.multifdChannels();
         return new Prepare(vm, disks, RamMigration.capabilities(options, false),
-            new Prepare.Parameters(channels > 0 ? channels : null), 0);
+            new Prepare.Parameters(channels > 0 ? channels : null,
+                channels > 0 ? options.convergence().compression().qemuName() : null), 0);
     }
 
-    /** Asks the destination to finish; returns its VM's status, which must match the source's before. */
-    private String finishDestination() {
+    /** Asks the destination to finish; returns its answer, whose VM status must match the source's before. */
+    private Finished finishDestination() {
         // A VM paused on the source stays paused on the destination.
         Finished finish = abortable.await(label(), control.call(new Finish(wasRunning, 0), FINISH), FINISH.plusSeconds(5));
         String destinationStatus = finish.status() != null ? finish.status() : "unknown";
@@ -178,7 +183,7 @@ public final class SourceRun {
         if (!destinationStatus.equals(expected)) {
             throw new StepFailure("the destination VM is '" + destinationStatus + "' after the migration, not " + expected);
         }
-        return destinationStatus;
+        return new Finished(destinationStatus, finish.postcopyBlocktime());
     }
 
     private void release() {

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class GoldenControlLinesTest {
     private static final Prepare PREPARE = new Prepare("web1",
         List.of(new Prepare.Disk("disk0", 34359738368L, "nbd/disk0")), capabilities(true, false),
-        new Prepare.Parameters(4), 1);
+        new Prepare.Parameters(4, null), 1);
 
     /** A message and its line (without the newline). */
     private record Golden(ControlMessage message, String line) {
@@ -39,17 +39,22 @@ class GoldenControlLinesTest {
             + "\"capabilities\":{\"events\":true,\"multifd\":true,\"postcopy-ram\":false},"
             + "\"parameters\":{\"multifd-channels\":4},\"id\":1,\"op\":\"prepare\"}"),
         new Golden(new Prepare("web1", List.of(new Prepare.Disk("disk0", 34359738368L, "nbd/disk0")),
-            capabilities(false, true), new Prepare.Parameters(null), 2),
+            capabilities(false, true), new Prepare.Parameters(null, null), 2),
             "{\"vm\":\"web1\",\"disks\":[{\"id\":\"disk0\",\"size\":34359738368,\"stream\":\"nbd/disk0\"}],"
                 + "\"capabilities\":{\"events\":true,\"multifd\":false,\"postcopy-ram\":true},"
                 + "\"parameters\":{},\"id\":2,\"op\":\"prepare\"}"),
+        new Golden(new Prepare("web1", List.of(), capabilities(true, false), new Prepare.Parameters(4, "zstd"), 2),
+            "{\"vm\":\"web1\",\"disks\":[],\"capabilities\":{\"events\":true,\"multifd\":true,\"postcopy-ram\":false},"
+                + "\"parameters\":{\"multifd-channels\":4,\"multifd-compression\":\"zstd\"},\"id\":2,\"op\":\"prepare\"}"),
         new Golden(new Finish(true, 3), "{\"resume\":true,\"id\":3,\"op\":\"finish\"}"),
         new Golden(new Finish(false, 3), "{\"resume\":false,\"id\":3,\"op\":\"finish\"}"),
         new Golden(new Abort("interrupted by SIGINT", 4), "{\"reason\":\"interrupted by SIGINT\",\"id\":4,\"op\":\"abort\"}"));
 
     private static final List<Golden> FROM_DESTINATION = List.of(
         new Golden(ControlCodec.ok(1, new Prepared(List.of("disk0"))), "{\"id\":1,\"ok\":{\"disks\":[\"disk0\"]}}"),
-        new Golden(ControlCodec.ok(3, new Finished("running")), "{\"id\":3,\"ok\":{\"status\":\"running\"}}"),
+        new Golden(ControlCodec.ok(3, new Finished("running", null)), "{\"id\":3,\"ok\":{\"status\":\"running\"}}"),
+        new Golden(ControlCodec.ok(3, new Finished("running", 412L)),
+            "{\"id\":3,\"ok\":{\"status\":\"running\",\"postcopy-blocktime\":412}}"),
         new Golden(ControlCodec.ok(4, new Aborted()), "{\"id\":4,\"ok\":{}}"),
         new Golden(new ErrorReply(1, "refused before copying anything: disk 'disk1' does not exist"),
             "{\"id\":1,\"error\":\"refused before copying anything: disk 'disk1' does not exist\"}"),
@@ -91,7 +96,7 @@ class GoldenControlLinesTest {
         OkReply prepared = (OkReply) ControlCodec.fromDestination(json("{\"id\":1,\"ok\":{\"disks\":[\"disk0\"]}}"));
         assertThat(ControlCodec.body(prepared, PREPARE.replyType())).isEqualTo(new Prepared(List.of("disk0")));
         OkReply bare = (OkReply) ControlCodec.fromDestination(json("{\"id\":2}"));
-        assertThat(ControlCodec.body(bare, Finished.class)).as("no answer: nothing known").isEqualTo(new Finished(null));
+        assertThat(ControlCodec.body(bare, Finished.class)).as("no answer: nothing known").isEqualTo(new Finished(null, null));
         Request<?> numbered = new Finish(true, 0).withId(7);
         assertThat(numbered).isEqualTo(new Finish(true, 7));
     }
@@ -102,7 +107,7 @@ class GoldenControlLinesTest {
         assertThat(ControlCodec.request(json("{\"id\":5,\"op\":\"abort\",\"later\":1}")))
             .isEqualTo(new Abort(Abort.DEFAULT_REASON, 5));
         assertThat(ControlCodec.request(json("{\"id\":1,\"op\":\"prepare\",\"vm\":\"dst\"}")))
-            .isEqualTo(new Prepare("dst", List.of(), Map.of(), new Prepare.Parameters(null), 1));
+            .isEqualTo(new Prepare("dst", List.of(), Map.of(), new Prepare.Parameters(null, null), 1));
         assertThat(ControlCodec.fromDestination(json("{\"event\":\"failed\"}"))).isEqualTo(new Failed(Failed.DEFAULT_REASON));
     }
 
