@@ -290,6 +290,7 @@ public final class QemuVm implements AutoCloseable {
         private boolean incoming;
         private boolean stopped;
         private BusyGuest busyGuest;
+        private final List<String> extraArguments = new ArrayList<>();
 
         private Builder(String name, Path dir) {
             this.name = name;
@@ -335,6 +336,12 @@ public final class QemuVm implements AutoCloseable {
             return this;
         }
 
+        /** More QEMU arguments, last on the command line (for tests of this package: {@code -gdb}...). */
+        Builder extraArguments(String... arguments) {
+            extraArguments.addAll(List.of(arguments));
+            return this;
+        }
+
         /** Starts with the CPUs stopped ({@code -S}). */
         public Builder stopped() {
             this.stopped = true;
@@ -375,6 +382,7 @@ public final class QemuVm implements AutoCloseable {
             if (stopped) {
                 cmd.add("-S");
             }
+            cmd.addAll(extraArguments);
             Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)

@@ -76,6 +76,32 @@ class BusyGuestTest {
     }
 
     @Test
+    void countsNamesAndPrintsAPageChangedUnderIt() throws Exception {
+        BusyGuest guest = BusyGuest.defaults().withRam(4 * MiB, 4 * MiB).withDirtyRate(8192).withDiskWrites(0);
+        Path gdb = dir.resolve("gdb.sock");
+        try (QemuVm vm = QemuVm.builder("victim", dir).memoryMiB(16).busyGuest(guest)
+            .extraArguments("-gdb", "unix:" + gdb + ",server=on,wait=off").start()) {
+            vm.awaitSweep(2, WAIT);
+            GuestStatus before = vm.guestStatus();
+            long page = (before.position() + guest.pageCount() / 2) % guest.pageCount(); // ahead of the sweep
+            long address = guest.ramStart() + page * BusyGuest.PAGE_BYTES;
+            GdbMemory.write(gdb, address + 8, new byte[] {0x55, 0x55, 0x55, 0x55}); // its sweep number
+            Await.until("the VM running again", WAIT, () -> vm.status().equals("running"));
+
+            GuestStatus after = vm.awaitGuest("the guest to find the page", WAIT, s -> s.errors() > 0);
+            assertThat(after.errors()).isEqualTo(1);
+            assertThat(after.firstBadPage()).isEqualTo(address);
+            String line = String.format("busy guest: ERROR page 0x%x holds magic 0x4750544d index %d sweep 1431655765",
+                address, page);
+            Await.until("the error on serial", WAIT, vm::serialLog, log -> log.contains(line));
+
+            vm.qmp().execute("stop").block(WAIT);
+            assertThat(GuestCheck.ram(vm, guest).problems()).containsExactly(String.format(
+                "the guest itself counted 1 errors, the first at page 0x%x (see its serial log)", address));
+        }
+    }
+
+    @Test
     void honoursTheDirtyAndWriteRatesAndRunsMuchFasterFlatOut() throws Exception {
         BusyGuest paced = BusyGuest.defaults().withRam(4 * MiB, 8 * MiB).withDirtyRate(4096).withDiskWrites(100);
         Rate slow = measure("paced", paced, true);
