@@ -21,7 +21,9 @@ import java.util.List;
  */
 final class GuestKernel {
     static final String FILE_NAME = "busy-guest.elf";
-    private static final List<String> SOURCES = List.of("boot.S", "guest.c", "link.ld");
+    private static final List<String> C_FILES = List.of("guest.c", "console.c", "machine.c", "disks.c");
+    private static final List<String> SOURCES = List.of("guest.h", "guest.c", "console.c", "machine.c", "disks.c",
+        "boot.S", "link.ld");
     private static final List<String> CFLAGS = List.of("-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector",
         "-nostdlib", "-O2", "-mgeneral-regs-only", "-fno-asynchronous-unwind-tables", "-Wall", "-c");
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(120);
@@ -55,10 +57,13 @@ final class GuestKernel {
             for (int i = 0; i < SOURCES.size(); i++) {
                 Files.write(work.resolve(SOURCES.get(i)), sources.get(i));
             }
-            compile(work, "guest.c", "guest.o");
-            compile(work, "boot.S", "boot.o");
-            Commands.run(work, STEP_TIMEOUT, List.of("ld", "-m", "elf_i386", "-T", "link.ld", "-o", FILE_NAME,
-                "boot.o", "guest.o"));
+            List<String> link = new ArrayList<>(List.of("ld", "-m", "elf_i386", "-T", "link.ld", "-o", FILE_NAME));
+            for (String source : concat(List.of("boot.S"), C_FILES)) {
+                String object = source.substring(0, source.lastIndexOf('.')) + ".o";
+                compile(work, source, object);
+                link.add(object);
+            }
+            Commands.run(work, STEP_TIMEOUT, link);
             try {
                 Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileSystemException e) {
@@ -76,6 +81,12 @@ final class GuestKernel {
         command.addAll(CFLAGS);
         command.addAll(List.of(source, "-o", object));
         Commands.run(work, STEP_TIMEOUT, command);
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     private static byte[] source(String name) throws IOException {

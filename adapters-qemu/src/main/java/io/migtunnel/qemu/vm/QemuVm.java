@@ -132,8 +132,8 @@ public final class QemuVm implements AutoCloseable {
     }
 
     /**
-     * What the guest has printed on its serial port so far; when that is long, its first
-     * {@value #SERIAL_HEAD} and last {@value #SERIAL_TAIL} bytes.
+     * What the guest has printed on its serial port so far; when that is long, its first 16 KiB
+     * and last 48 KiB.
      */
     public String serialLog() {
         requireBusyGuest();
