@@ -13,7 +13,7 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The real programs some tests run (QEMU, qemu-img, qemu-nbd, nbdcopy, socat, openssl). A missing
+ * The real programs some tests run (QEMU, qemu-img, qemu-nbd, nbdcopy, socat, openssl, gcc). A missing
  * one fails the test, naming the Debian package that brings it ({@code bin/test} installs them);
  * a test is skipped only when that is asked for with {@code -Dmigtunnel.skipQemu=true}, and the
  * first skip in a JVM says so on stderr.
@@ -23,16 +23,18 @@ public final class RealBinaries {
     public static final String SKIP_PROPERTY = "migtunnel.skipQemu";
 
     /** Program -> the Debian package that installs it; keep in step with bin/test. */
-    static final Map<String, String> PACKAGES = Map.of(
-        "qemu-system-x86_64", "qemu-system-x86",
-        "qemu-img", "qemu-utils",
-        "qemu-nbd", "qemu-utils",
-        "qemu-io", "qemu-utils",
-        "ss", "iproute2",
-        "nbdcopy", "libnbd-bin",
-        "socat", "socat",
-        "openssl", "openssl",
-        "systemd-analyze", "systemd");
+    static final Map<String, String> PACKAGES = Map.ofEntries(
+        Map.entry("qemu-system-x86_64", "qemu-system-x86"),
+        Map.entry("qemu-img", "qemu-utils"),
+        Map.entry("qemu-nbd", "qemu-utils"),
+        Map.entry("qemu-io", "qemu-utils"),
+        Map.entry("ss", "iproute2"),
+        Map.entry("nbdcopy", "libnbd-bin"),
+        Map.entry("socat", "socat"),
+        Map.entry("openssl", "openssl"),
+        Map.entry("systemd-analyze", "systemd"),
+        Map.entry("gcc", "gcc"), // builds the busy guest (io.migtunnel.qemu.vm.BusyGuest)
+        Map.entry("ld", "binutils"));
 
     private static final AtomicBoolean SKIP_ANNOUNCED = new AtomicBoolean();
 
