@@ -9,7 +9,6 @@ import io.migtunnel.qemu.vm.BusyGuest;
 import io.migtunnel.qemu.vm.GuestCheck;
 import io.migtunnel.qemu.vm.GuestStatus;
 import io.migtunnel.qemu.vm.QemuVm;
-import io.migtunnel.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -153,6 +152,8 @@ class ConvergenceQemuTest {
         GuestStatus atSwitchover = rig.source.guestStatus();
         awaitGuestProgress(rig.destination);
         GuestStatus later = rig.destination.guestStatus();
+        assertThat(later.errors()).as("pages the guest found changed under it on the destination; serial:\n%s",
+            rig.destination.serialLog()).isZero();
         assertThat(later.pagesDirtied()).as("the guest runs on from where it stopped on the source")
             .isGreaterThan(atSwitchover.pagesDirtied());
         for (int i = 0; i < later.lastWrites().size(); i++) {
@@ -176,23 +177,17 @@ class ConvergenceQemuTest {
     }
 
     private static void awaitGuestRunning(QemuVm vm) throws Exception {
-        Await.until("the busy guest on " + vm.name() + " to finish its first sweep", Duration.ofSeconds(30),
-            vm::guestStatus, s -> s.sweep() >= 2 && s.lastWrites().stream().allMatch(w -> w > 0));
+        vm.awaitGuest("the first sweep and a write to every disk", Duration.ofSeconds(30),
+            s -> s.sweep() >= 2 && s.lastWrites().stream().allMatch(w -> w > 0));
     }
 
     /** Waits until the guest in {@code vm} has dirtied more pages and written every disk again. */
     private static void awaitGuestProgress(QemuVm vm) throws Exception {
-        GuestStatus before = vm.guestStatus();
-        Await.until("the busy guest on " + vm.name() + " to go on", Duration.ofSeconds(30), vm::guestStatus,
-            s -> s.pagesDirtied() > before.pagesDirtied() && allGrew(before.lastWrites(), s.lastWrites()));
-    }
-
-    private static boolean allGrew(List<Long> before, List<Long> after) {
-        for (int i = 0; i < before.size(); i++) {
-            if (after.get(i) <= before.get(i)) {
-                return false;
-            }
+        try {
+            vm.awaitGuestProgress(Duration.ofSeconds(30));
+        } catch (AssertionError | java.io.IOException e) {
+            throw new AssertionError(e.getMessage() + "\nserial of " + vm.name() + ":\n" + vm.serialLog() + "\nlog:\n"
+                + vm.log() + "\nquery-block: " + vm.qmp().queryBlock().block(Duration.ofSeconds(5)), e);
         }
-        return true;
     }
 }

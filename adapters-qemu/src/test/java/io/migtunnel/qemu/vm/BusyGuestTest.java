@@ -47,7 +47,8 @@ class BusyGuestTest {
                 + " disk_writes_s 200, region 1024+256, disks 0:32768 1:32768, status 0x3ff000");
 
             GuestStatus first = vm.awaitGuestProgress(WAIT);
-            GuestStatus later = vm.awaitGuestProgress(WAIT);
+            vm.awaitGuestProgress(WAIT); // pages and every disk again...
+            GuestStatus later = vm.awaitSweep(first.sweep() + 1, WAIT); // ...and a sweep further
             assertThat(later.sweep()).isGreaterThan(first.sweep());
             assertThat(later.pagesDirtied()).isGreaterThan(first.pagesDirtied());
             assertThat(later.lastWrites()).hasSize(2);

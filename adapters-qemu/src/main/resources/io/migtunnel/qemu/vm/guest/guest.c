@@ -247,6 +247,15 @@ static void progress_line(u64 pages_in_second) {
 
 /* ---- main ---- */
 
+extern char _data_start[], _end[];
+
+/* The kernel's own data and stack, written all the time: see untrack() in guest.h. */
+static void untrack_kernel_data(void) {
+    for (char *p = _data_start; p < _end; p += PAGE) {
+        untrack(p);
+    }
+}
+
 static u64 cap(u64 credit, u64 limit) {
     return credit > limit ? limit : credit;
 }
@@ -311,6 +320,7 @@ void guest_main(u32 magic, const struct multiboot_info *mbi) {
         for (u32 i = 0; i < n; i++) {
             dirty_one();
         }
+        untrack_kernel_data();
         if (ticks - last_line >= PM_HZ) {
             progress_line(status->pages_dirtied - pages_at_line);
             last_line = ticks;

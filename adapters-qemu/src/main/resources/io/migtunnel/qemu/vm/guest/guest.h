@@ -70,12 +70,24 @@ static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) :
 static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /*
+ * Drops the TLB entry of the page at p. Under QEMU 7.2's TCG a page whose TLB entry stays in use
+ * is not seen dirty again once migration has synced its dirty bit: writes through that entry are
+ * lost on the destination (seen here: the status block arrived seconds stale while the pages it
+ * describes were current). Without an entry, the next write takes QEMU's slow path, which marks
+ * the page dirty. So every page the guest writes again and again is forgotten after each write.
+ */
+static inline void untrack(volatile const void *p) {
+    __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory");
+}
+
+/*
  * A 64-bit store in one instruction (MMX movq), so a VM stopped at any point never shows half of it.
  * Not lock cmpxchg8b: under QEMU 7.2's TCG, an interrupt taken soon after one can load EFLAGS
  * with garbage (TF, VM...), which ends in a debug exception or a triple fault.
  */
 static inline void store64(volatile void *where, u64 value) {
     __asm__ volatile("movq %1, %%mm0\n\tmovq %%mm0, %0" : "=m"(*(volatile u64 *) where) : "m"(value) : "memory");
+    untrack(where);
 }
 
 /* murmur3's finaliser. */
