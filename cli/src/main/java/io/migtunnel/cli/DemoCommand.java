@@ -25,12 +25,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code migtunnel demo}: a complete live migration of a throwaway VM with two random disks and
- * random data in RAM, on this machine, through a real tunnel; then checks the copies.
+ * {@code migtunnel demo}: a complete live migration of a throwaway VM with two random disks, on
+ * this machine, through a real tunnel; by default the VM runs the project's busy guest, which
+ * dirties RAM and writes both disks all along, and the demo proves on the destination that
+ * nothing it wrote was lost ({@code --idle}: random data in RAM, no guest, copies compared).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Migrate a throwaway QEMU VM (two disks and RAM full of random data) to a second QEMU on this "
-        + "machine through migtunnel, show the progress, verify the disks and RAM arrived identical, print the summary.")
+    description = "Migrate a throwaway QEMU VM with two random disks, running a small guest that dirties its RAM and "
+        + "writes both disks all the while, to a second QEMU on this machine through migtunnel; show the progress, "
+        + "prove on the destination that the guest runs on and lost nothing, print the summary.")
 final class DemoCommand implements Callable<Integer> {
     static final int EXIT_MISSING_TOOLS = 3;
     private static final long BLOB_ADDRESS = 0x1000000L;
@@ -47,6 +50,18 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--postcopy", description = "Switch to postcopy once RAM migration runs.")
     boolean postcopy;
+
+    @Option(names = "--idle", description = "No guest: random data in RAM and disks that do not change; check the "
+        + "copies are identical (the demo before the busy guest).")
+    boolean idle;
+
+    @Option(names = "--dirty-rate", paramLabel = "KIB_PER_S", description = "How fast the guest dirties its 64 MiB of "
+        + "RAM, KiB/s; 0 = as fast as it can (default: ${DEFAULT-VALUE}).")
+    long dirtyRate = 16384;
+
+    @Option(names = "--disk-writes", paramLabel = "N", description = "Sector writes per second to each disk "
+        + "(default: ${DEFAULT-VALUE}).")
+    int diskWrites = 100;
 
     @Option(names = "--keep", description = "Keep the work directory (images, QEMU logs) instead of deleting it.")
     boolean keep;
@@ -81,6 +96,11 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int demo(Path dir) throws Exception {
+        return idle ? idleDemo(dir) : new BusyDemo(dir, diskSize, ramMiB, dirtyRate, diskWrites,
+            MigrationOptions.defaults().withMultifd(multifd).withPostcopy(postcopy)).run();
+    }
+
+    private int idleDemo(Path dir) throws Exception {
         long blobSize = Math.min(64L << 20, (ramMiB - 32L) << 20);
         System.out.println("demo: creating two " + ByteUnits.bytes(diskSize) + " disks of random data and "
             + ByteUnits.bytes(blobSize) + " of random guest RAM in " + dir);
