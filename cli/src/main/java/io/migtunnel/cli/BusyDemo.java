@@ -1,19 +1,11 @@
 package io.migtunnel.cli;
 
-import io.migtunnel.qemu.migration.IncomingMigrations;
-import io.migtunnel.qemu.migration.MigrationObserver;
 import io.migtunnel.qemu.migration.MigrationOptions;
-import io.migtunnel.qemu.migration.QmpLocator;
-import io.migtunnel.qemu.migration.SourceMigration;
 import io.migtunnel.qemu.vm.BusyGuest;
 import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.qemu.vm.GuestCheck;
 import io.migtunnel.qemu.vm.GuestStatus;
 import io.migtunnel.qemu.vm.QemuVm;
-import io.migtunnel.transport.Tunnel;
-import io.migtunnel.transport.TunnelDestination;
-import io.migtunnel.transport.TunnelSource;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,19 +57,7 @@ final class BusyDemo {
                 + " of RAM dirtied at " + (guest.dirtyKiBPerSecond() == 0 ? "full speed" : guest.dirtyKiBPerSecond() + " KiB/s")
                 + ", " + guest.diskWritesPerSecond() + " writes/s to each disk; sweep " + before.sweep()
                 + "); destination QEMU pid " + destination.pid() + " waiting (-incoming defer)");
-            Tunnel tunnel = TunnelDestination.create()
-                .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(QmpLocator.single(destination.qmpSocket())))
-                .bind().block(Duration.ofSeconds(10));
-            int code;
-            try {
-                System.out.println("demo: destination tunnel listening on " + tunnel.address() + "; migrating...");
-                SourceMigration migration = SourceMigration.create(source.qmpSocket(),
-                        TunnelSource.create().connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())))
-                    .options(options);
-                code = MigrationRunner.run(migration, MigrationObserver.NONE, System.out, System.err);
-            } finally {
-                tunnel.dispose();
-            }
+            int code = DemoCommand.migrate(source, destination, options);
             return code != 0 ? code : verify(source, destination, disks);
         }
     }

@@ -121,24 +121,27 @@ final class DemoCommand implements Callable<Integer> {
         try (QemuVm source = src.start(); QemuVm destination = dst.start()) {
             System.out.println("demo: source QEMU pid " + source.pid() + " running, destination QEMU pid "
                 + destination.pid() + " waiting (-incoming defer)");
-            Tunnel tunnel = TunnelDestination.create()
-                .handle(IncomingMigrations.CONTROL_STREAM,
-                    new IncomingMigrations(QmpLocator.single(destination.qmpSocket())))
-                .bind().block(Duration.ofSeconds(10));
-            int code;
-            try {
-                System.out.println("demo: destination tunnel listening on " + tunnel.address() + "; migrating...");
-                SourceMigration migration = SourceMigration.create(source.qmpSocket(),
-                        TunnelSource.create().connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())))
-                    .options(MigrationOptions.defaults().withMultifd(multifd).withPostcopy(postcopy));
-                code = MigrationRunner.run(migration, MigrationObserver.NONE, System.out, System.err);
-            } finally {
-                tunnel.dispose();
-            }
+            int code = migrate(source, destination, MigrationOptions.defaults().withMultifd(multifd).withPostcopy(postcopy));
             if (code != 0) {
                 return code;
             }
             return verify(source, destination, disks, blob, blobSize);
+        }
+    }
+
+    /** Migrates {@code source} into {@code destination} through a tunnel on loopback, showing progress; the exit code. */
+    static int migrate(QemuVm source, QemuVm destination, MigrationOptions options) {
+        Tunnel tunnel = TunnelDestination.create()
+            .handle(IncomingMigrations.CONTROL_STREAM, new IncomingMigrations(QmpLocator.single(destination.qmpSocket())))
+            .bind().block(Duration.ofSeconds(10));
+        try {
+            System.out.println("demo: destination tunnel listening on " + tunnel.address() + "; migrating...");
+            SourceMigration migration = SourceMigration.create(source.qmpSocket(),
+                    TunnelSource.create().connect(new InetSocketAddress("127.0.0.1", tunnel.address().getPort())))
+                .options(options);
+            return MigrationRunner.run(migration, MigrationObserver.NONE, System.out, System.err);
+        } finally {
+            tunnel.dispose();
         }
     }
 
