@@ -69,14 +69,17 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<String> missing = new ArrayList<>();
-        for (String[] tool : new String[][] {{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"}}) {
-            if (!onPath(tool[0])) {
+        String[][] tools = idle ? new String[][] {{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"}}
+            : new String[][] {{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"}, {"gcc", "gcc"},
+                {"ld", "binutils"}};
+        for (String[] tool : tools) {
+            if (!onPath(tool[0]) && !missing.contains(tool[1])) {
                 missing.add(tool[1]);
             }
         }
         if (!missing.isEmpty()) {
-            System.err.println("migtunnel demo needs QEMU: install it with: sudo apt-get install -y "
-                + String.join(" ", missing));
+            System.err.println("migtunnel demo needs QEMU" + (idle ? "" : ", and gcc and ld to build its guest")
+                + ": install them with: sudo apt-get install -y " + String.join(" ", missing));
             return EXIT_MISSING_TOOLS;
         }
         if (ramMiB < 64) {
