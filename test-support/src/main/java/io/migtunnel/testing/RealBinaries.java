@@ -23,16 +23,21 @@ public final class RealBinaries {
     public static final String SKIP_PROPERTY = "migtunnel.skipQemu";
 
     /** Program -> the Debian package that installs it; keep in step with bin/test. */
-    static final Map<String, String> PACKAGES = Map.of(
-        "qemu-system-x86_64", "qemu-system-x86",
-        "qemu-img", "qemu-utils",
-        "qemu-nbd", "qemu-utils",
-        "qemu-io", "qemu-utils",
-        "ss", "iproute2",
-        "nbdcopy", "libnbd-bin",
-        "socat", "socat",
-        "openssl", "openssl",
-        "systemd-analyze", "systemd");
+    static final Map<String, String> PACKAGES = Map.ofEntries(
+        Map.entry("qemu-system-x86_64", "qemu-system-x86"),
+        Map.entry("qemu-img", "qemu-utils"),
+        Map.entry("qemu-nbd", "qemu-utils"),
+        Map.entry("qemu-io", "qemu-utils"),
+        Map.entry("ss", "iproute2"),
+        Map.entry("nbdcopy", "libnbd-bin"),
+        Map.entry("socat", "socat"),
+        Map.entry("openssl", "openssl"),
+        Map.entry("systemd-analyze", "systemd"),
+        // libvirtd also needs libvirt-daemon-driver-qemu, which has no program: bin/test installs it
+        Map.entry("libvirtd", "libvirt-daemon"),
+        Map.entry("virsh", "libvirt-clients"),
+        Map.entry("unshare", "util-linux"),
+        Map.entry("nsenter", "util-linux"));
 
     private static final AtomicBoolean SKIP_ANNOUNCED = new AtomicBoolean();
 
