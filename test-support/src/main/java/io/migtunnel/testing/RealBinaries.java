@@ -34,7 +34,12 @@ public final class RealBinaries {
         Map.entry("openssl", "openssl"),
         Map.entry("systemd-analyze", "systemd"),
         Map.entry("gcc", "gcc"), // builds the busy guest (io.migtunnel.qemu.vm.BusyGuest)
-        Map.entry("ld", "binutils"));
+        Map.entry("ld", "binutils"),
+        // libvirtd also needs libvirt-daemon-driver-qemu, which has no program: bin/test installs it
+        Map.entry("libvirtd", "libvirt-daemon"),
+        Map.entry("virsh", "libvirt-clients"),
+        Map.entry("unshare", "util-linux"),
+        Map.entry("nsenter", "util-linux"));
 
     private static final AtomicBoolean SKIP_ANNOUNCED = new AtomicBoolean();
 

@@ -27,7 +27,8 @@ class RealBinariesTest {
     @Test
     void everyProgramTheTestsRunHasAPackage() {
         assertThat(RealBinaries.PACKAGES.values()).containsExactlyInAnyOrder("qemu-system-x86", "qemu-utils",
-            "qemu-utils", "qemu-utils", "iproute2", "libnbd-bin", "socat", "openssl", "systemd", "gcc", "binutils");
+            "qemu-utils", "qemu-utils", "iproute2", "libnbd-bin", "socat", "openssl", "systemd", "gcc", "binutils",
+            "libvirt-daemon", "libvirt-clients", "util-linux", "util-linux");
     }
 
     @Test

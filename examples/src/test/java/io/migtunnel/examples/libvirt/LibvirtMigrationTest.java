@@ -1,0 +1,282 @@
+package io.migtunnel.examples.libvirt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.migtunnel.qemu.vm.DiskImages;
+import io.migtunnel.testing.TcpCuts;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * libvirt drives, migtunnel carries (README "Under libvirt", issue 13): real libvirtd and virsh
+ * (Debian's libvirt 9.0) on two namespaced hosts ({@link TwoHosts}), {@code virsh migrate --live
+ * --p2p --copy-storage-all} of a TCG guest with two qcow2 disks through migtunnel forwarders with
+ * mutual TLS, on the README's paths per direction.
+ *
+ * <p>After every migration: virsh migrate succeeded; the destination runs the domain and the
+ * source does not; the guest's RAM is the source's (not the destination's decoy); through the
+ * tunnel, the streams libvirt's QEMUs opened crossed it (one per disk, one per migration
+ * connection) with the whole disks; and once both QEMUs are stopped, every disk on the
+ * destination is the source's (and, since this guest never writes its disks, the image it
+ * started with).
+ *
+ * <p>libvirt's own migration of the same guest (TCP for RAM and NBD) runs in the same class, and
+ * the times and downtimes of both are printed at the end, for the README (never asserted).
+ */
+class LibvirtMigrationTest {
+    @RegisterExtension
+    static final TwoHosts HOSTS = new TwoHosts();
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Variant.class)
+    void migratesThroughMigtunnel(Variant variant) throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        Tunnel tunnel = HOSTS.tunnel(a, b);
+        HOSTS.guest().startOn(a);
+        Streams before = Streams.of(tunnel);
+
+        Migration.Result result = migrate(a, b, Route.through(tunnel), variant);
+
+        assertArrived(a, b);
+        Streams.of(tunnel).assertCarried(before, variant.migrationConnections(), HOSTS.guest());
+        HOSTS.measurements().record(result);
+        assertDisksIdentical(a, b);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Variant.class)
+    void libvirtsOwnMigrationOfTheSameGuestForComparison(Variant variant) throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        HOSTS.guest().startOn(a);
+        Streams before = Streams.of(HOSTS.tunnel(a, b));
+
+        Migration.Result result = migrate(a, b, Route.direct(), variant);
+
+        assertArrived(a, b);
+        assertThat(Streams.of(HOSTS.tunnel(a, b))).as("the tunnel's streams: libvirt's own migration bypasses it")
+            .isEqualTo(before);
+        HOSTS.measurements().record(result);
+        assertDisksIdentical(a, b);
+    }
+
+    /**
+     * Every host is a source and a destination: host-b migrates the guest back over the second
+     * pair of paths ({@code /run/migtunnel/host-a/}), and neither incoming QEMU touches a socket of
+     * the sources (each path per direction is named after the destination host).
+     */
+    @Test
+    void migratesBackFromTheDestinationOverTheSecondPairOfPaths() throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        Tunnel there = HOSTS.tunnel(a, b);
+        Tunnel back = HOSTS.tunnel(b, a);
+        Map<String, Object> sockets = exposedSockets(there, back);
+        HOSTS.guest().startOn(a);
+        Streams thereBefore = Streams.of(there);
+        Streams backBefore = Streams.of(back);
+
+        migrate(a, b, Route.through(there), Variant.PRECOPY);
+        assertArrived(a, b);
+        migrate(b, a, Route.through(back), Variant.PRECOPY);
+        assertArrived(b, a);
+
+        Streams.of(there).assertCarried(thereBefore, 1, HOSTS.guest());
+        Streams.of(back).assertCarried(backBefore, 1, HOSTS.guest());
+        assertThat(exposedSockets(there, back)).as("the sources' sockets (inodes) after a migration each way")
+            .isEqualTo(sockets);
+        there.assertUp();
+        back.assertUp();
+        assertDisksIdentical(b, a);
+    }
+
+    @Test
+    void domjobabortMidCopyLeavesTheSourceRunningAndTheTunnelUsable() throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        Tunnel tunnel = HOSTS.tunnel(a, b);
+        Guest guest = HOSTS.guest();
+        guest.startOn(a);
+        guest.prepareIncoming(b);
+        Migration migration = Migration.start(guest, a, b, Route.through(tunnel), Variant.PRECOPY, "--bandwidth", "20");
+        JobInfo midCopy = migration.awaitJob("the disks being copied", JobInfo::copyingDisks);
+
+        migration.abort();
+
+        Migration.Result aborted = migration.await();
+        assertThat(aborted.succeeded()).as("virsh migrate after domjobabort (disks at %s of %s)\n%s",
+            midCopy.fields().get("File processed"), midCopy.fields().get("File total"), aborted.describe()).isFalse();
+        assertThat(aborted.exit().output()).as(aborted.describe()).containsIgnoringCase("cancel");
+        assertThat(a.domainState(guest.name())).as("the source's domain after the abort").isEqualTo("running");
+        assertThat(b.domainState(guest.name())).as("the destination's domain after the abort").startsWith("(no such domain");
+        guest.assertIntact(a);
+        tunnel.assertUp();
+
+        Streams before = Streams.of(tunnel);
+        migrate(a, b, Route.through(tunnel), Variant.PRECOPY);
+        assertArrived(a, b);
+        Streams.of(tunnel).assertCarried(before, 1, guest);
+        assertDisksIdentical(a, b);
+    }
+
+    /**
+     * {@code ss -K} resets the tunnel's one TCP connection while the disks are being copied: the
+     * source forwarder connects again and resumes the session, every stream continues where it
+     * was (QEMU opens no new connection), and the migration completes.
+     */
+    @Test
+    void aCutOfTheTunnelsConnectionMidCopyIsResumedAndTheMigrationCompletes() throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        Tunnel tunnel = HOSTS.tunnel(a, b);
+        Guest guest = HOSTS.guest();
+        guest.startOn(a);
+        guest.prepareIncoming(b);
+        Streams before = Streams.of(tunnel);
+        Migration migration = Migration.start(guest, a, b, Route.through(tunnel), Variant.PRECOPY, "--bandwidth", "32");
+        migration.awaitJob("the disks being copied", JobInfo::copyingDisks);
+
+        int cut = TcpCuts.reset(tunnel.port());
+
+        assertThat(cut).as("TCP connections of port %d that ss -K destroyed", tunnel.port()).isPositive();
+        assertThat(migration.jobInfo().type()).as("the migration job right after the cut").isEqualTo("Unbounded");
+        migration.await().assertSucceeded();
+        assertArrived(a, b);
+        Streams after = Streams.of(tunnel);
+        after.assertCarried(before, 1, guest);
+        assertThat(after.resumed - before.resumed).as("sessions resumed by the source\n%s", tunnel.logs()).isPositive();
+        assertDisksIdentical(a, b);
+    }
+
+    /**
+     * The same cut with session resume off ({@code --resume-grace 0}, as before resume existed),
+     * through a second tunnel into host-b with its own directory: the session ends, the migration
+     * fails, the source still runs its guest, and the next migration goes through the new session
+     * the source forwarder connected to meanwhile.
+     */
+    @Test
+    void withoutSessionResumeACutFailsTheMigrationAndTheSourceKeepsRunning() throws Exception {
+        LibvirtHost a = HOSTS.a();
+        LibvirtHost b = HOSTS.b();
+        Guest guest = HOSTS.guest();
+        try (Tunnel tunnel = Tunnel.startIn(Tunnel.directory(b) + "-noresume", a, b, "--resume-grace", "0")) {
+            guest.startOn(a);
+            guest.prepareIncoming(b);
+            Migration migration = Migration.start(guest, a, b, Route.through(tunnel), Variant.PRECOPY, "--bandwidth", "32");
+            migration.awaitJob("the disks being copied", JobInfo::copyingDisks);
+
+            assertThat(TcpCuts.reset(tunnel.port())).as("TCP connections of port %d that ss -K destroyed", tunnel.port())
+                .isPositive();
+
+            Migration.Result failed = migration.await();
+            assertThat(failed.succeeded()).as("virsh migrate after the cut, without resume\n%s", failed.describe()).isFalse();
+            System.out.println("without resume, a cut mid-copy ends virsh migrate with: "
+                + failed.exit().output().strip());
+            assertThat(a.domainState(guest.name())).as("the source's domain after the failed migration").isEqualTo("running");
+            assertThat(b.domainState(guest.name())).as("the destination's domain").startsWith("(no such domain");
+            guest.assertIntact(a);
+
+            tunnel.awaitUp();
+            Streams before = Streams.of(tunnel);
+            migrate(a, b, Route.through(tunnel), Variant.PRECOPY);
+            assertArrived(a, b);
+            Streams.of(tunnel).assertCarried(before, 1, guest);
+            assertDisksIdentical(a, b);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Migrates the guest (running on {@code from}) to {@code to}, which first gets what an incoming
+     * guest needs; for {@link Variant#POSTCOPY}, switches to postcopy once RAM is being copied and
+     * waits for the source to say so ("Suspended Post-copy").
+     */
+    private static Migration.Result migrate(LibvirtHost from, LibvirtHost to, Route route, Variant variant)
+        throws Exception {
+        Guest guest = HOSTS.guest();
+        guest.prepareIncoming(to);
+        DomainEvents events = HOSTS.events(from);
+        int mark = events.mark();
+        Migration migration = Migration.start(guest, from, to, route, variant);
+        if (variant == Variant.POSTCOPY) {
+            migration.awaitJob("RAM being migrated", JobInfo::migratingRam);
+            migration.startPostcopy();
+            events.await(mark, guest.name(), "Suspended Post-copy");
+        }
+        Migration.Result result = migration.await().assertSucceeded();
+        events.await(mark, guest.name(), "Stopped Migrated");
+        if (variant != Variant.POSTCOPY) {
+            assertThat(events.since(mark, guest.name())).as("events of the source's domain").doesNotContain("Suspended Post-copy");
+        }
+        return result;
+    }
+
+    /** The destination runs the guest, intact; the source's domain is defined but no longer runs. */
+    private static void assertArrived(LibvirtHost from, LibvirtHost to) throws Exception {
+        Guest guest = HOSTS.guest();
+        assertThat(to.domainState(guest.name())).as("the domain on the destination %s", to).isEqualTo("running");
+        assertThat(from.domainState(guest.name())).as("the domain on the source %s", from).isEqualTo("shut off");
+        guest.assertIntact(to);
+    }
+
+    /**
+     * Stops the guest on {@code to} (SIGTERM: QEMU flushes and closes its images) and compares each
+     * disk there with the source's, whose QEMU ended with the migration.
+     */
+    private static void assertDisksIdentical(LibvirtHost from, LibvirtHost to) throws Exception {
+        Guest guest = HOSTS.guest();
+        to.virshOk("destroy", "--graceful", guest.name());
+        assertThat(List.of(from.domainState(guest.name()), to.domainState(guest.name())))
+            .as("both QEMUs stopped before their images are compared").containsOnly("shut off");
+        for (String disk : guest.diskPaths()) {
+            assertThat(DiskImages.identical(from.path(disk), to.path(disk)))
+                .as("%s on %s is %s's (qemu-img compare)", disk, to, from).isTrue();
+            if (!guest.writesDisks()) {
+                assertThat(DiskImages.identical(guest.initialImage(disk), to.path(disk)))
+                    .as("%s on %s is the image the guest started with", disk, to).isTrue();
+            }
+        }
+    }
+
+    /** The inode of each socket the sources of {@code tunnels} expose, by path and host. */
+    private static Map<String, Object> exposedSockets(Tunnel... tunnels) throws Exception {
+        Map<String, Object> inodes = new LinkedHashMap<>();
+        for (Tunnel t : tunnels) {
+            for (String uri : List.of(t.migrateUri(), t.disksUri())) {
+                String path = uri.substring("unix://".length());
+                inodes.put(t.from() + ":" + path, Files.getAttribute(t.from().path(path), "unix:ino", LinkOption.NOFOLLOW_LINKS));
+            }
+        }
+        return inodes;
+    }
+
+    /** The source forwarder's counters of what crossed a tunnel. */
+    private record Streams(double migration, double nbd, double nbdBytesSent, double resumed) {
+        static Streams of(Tunnel t) throws Exception {
+            return new Streams(t.sourceSample("migtunnel_streams_opened_total", Map.of("stream", "migration")),
+                t.sourceSample("migtunnel_streams_opened_total", Map.of("stream", "nbd")),
+                t.sourceSample("migtunnel_stream_bytes_total", Map.of("stream", "nbd", "direction", "sent")),
+                t.sourceSample("migtunnel_session_resumes_total", Map.of("outcome", "resumed")));
+        }
+
+        /** One migration went through: its migration connections and one NBD stream per disk, with every disk's bytes. */
+        void assertCarried(Streams before, int migrationConnections, Guest guest) {
+            assertThat(migration - before.migration).as("migration streams opened in the tunnel")
+                .isEqualTo(migrationConnections);
+            assertThat(nbd - before.nbd).as("nbd streams opened in the tunnel (one per disk)")
+                .isEqualTo(guest.diskPaths().size());
+            long diskBytes = guest.diskPaths().stream().mapToLong(guest::diskSize).sum();
+            assertThat(nbdBytesSent - before.nbdBytesSent).as("NBD bytes sent through the tunnel: the disks' %d",
+                diskBytes).isGreaterThanOrEqualTo(diskBytes);
+        }
+    }
+}
