@@ -69,9 +69,12 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<String> missing = new ArrayList<>();
-        String[][] tools = idle ? new String[][] {{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"}}
-            : new String[][] {{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"}, {"gcc", "gcc"},
-                {"ld", "binutils"}};
+        List<String[]> tools = new ArrayList<>(List.of(new String[] {"qemu-system-x86_64", "qemu-system-x86"},
+            new String[] {"qemu-img", "qemu-utils"}));
+        if (!idle) { // the busy guest's kernel is built here
+            tools.add(new String[] {"gcc", "gcc"});
+            tools.add(new String[] {"ld", "binutils"});
+        }
         for (String[] tool : tools) {
             if (!onPath(tool[0]) && !missing.contains(tool[1])) {
                 missing.add(tool[1]);

@@ -216,7 +216,7 @@ final class RamMigration {
 
     /** Whether the source still owns the VM: the migration did not complete, nor did postcopy take it over. */
     boolean sourceOwnsVm() {
-        return !completed && !(switchedOver && watch != null && watch.postcopyRequested());
+        return !completed && !(switchedOver && watch.postcopyRequested());
     }
 
     // ---- for the rollback: abort-proof ----
