@@ -14,19 +14,19 @@ import picocli.CommandLine.Spec;
 
 /** Session limits and the metrics endpoint, shared by both roles. */
 final class TunnelOptions {
-    @Option(names = "--stream-window", paramLabel = "BYTES",
-        description = "Receive window per stream and direction (default: ${DEFAULT-VALUE}).")
-    int streamWindow = SessionConfig.DEFAULT_STREAM_WINDOW;
+    @Option(names = "--stream-window", paramLabel = "BYTES", converter = ByteUnits.class,
+        description = "Receive window per stream and direction, e.g. 1M (default: ${DEFAULT-VALUE}).")
+    long streamWindow = SessionConfig.DEFAULT_STREAM_WINDOW;
 
-    @Option(names = "--max-frame", paramLabel = "BYTES",
-        description = "Largest DATA payload accepted (default: ${DEFAULT-VALUE}).")
-    int maxFrame = SessionConfig.DEFAULT_MAX_FRAME_PAYLOAD;
+    @Option(names = "--max-frame", paramLabel = "BYTES", converter = ByteUnits.class,
+        description = "Largest DATA payload accepted, e.g. 256K (default: ${DEFAULT-VALUE}).")
+    long maxFrame = SessionConfig.DEFAULT_MAX_FRAME_PAYLOAD;
 
     @Option(names = "--max-streams", paramLabel = "N",
         description = "Streams the peer may have open at once (default: ${DEFAULT-VALUE}).")
     int maxStreams = SessionConfig.DEFAULT_MAX_CONCURRENT_STREAMS;
 
-    @Option(names = "--max-session-buffer", paramLabel = "BYTES",
+    @Option(names = "--max-session-buffer", paramLabel = "BYTES", converter = ByteUnits.class,
         description = "Bytes the session holds for all its streams at once; each open stream reserves one "
             + "--stream-window of it, a stream without room is refused (default: --max-streams × --stream-window).")
     Long maxSessionBuffer;
@@ -60,8 +60,8 @@ final class TunnelOptions {
             throw new ParameterException(command.commandLine(), "--resume-grace must be 0 or more seconds");
         }
         SessionConfig config = SessionConfig.defaults()
-            .withStreamWindow(streamWindow)
-            .withMaxFramePayload(maxFrame)
+            .withStreamWindow(intBytes("--stream-window", streamWindow))
+            .withMaxFramePayload(intBytes("--max-frame", maxFrame))
             .withMaxConcurrentStreams(maxStreams)
             .withKeepalive(Duration.ofSeconds(keepaliveSeconds), Duration.ofSeconds(4L * keepaliveSeconds))
             .withResumeGrace(Duration.ofSeconds(resumeGraceSeconds));
@@ -78,6 +78,13 @@ final class TunnelOptions {
             config = config.withMaxSessionBuffered(maxSessionBuffer);
         }
         return config;
+    }
+
+    private int intBytes(String option, long bytes) {
+        if (bytes > Integer.MAX_VALUE) {
+            throw new ParameterException(command.commandLine(), option + " must be below 2 GiB, not " + bytes + " bytes");
+        }
+        return (int) bytes;
     }
 
     /** NAME=URGENCY, NAME a stream name or a prefix ending in {@code *}, URGENCY 0..7. */

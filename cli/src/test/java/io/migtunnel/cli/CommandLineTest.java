@@ -34,6 +34,8 @@ class CommandLineTest {
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --max-pending-handshakes 0 | --max-pending-handshakes",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --stream-window 65536 --max-session-buffer 65535 | --max-session-buffer",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --max-session-buffer 1000 | --max-session-buffer",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --stream-window 2G | --stream-window must be below 2 GiB",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --max-frame lots | 'lots' is not a number of bytes",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --tls-allow-subject CN=x | --tls-allow-subject",
         "source --connect 192.0.2.1:1 --expose a=/tmp/x --tls-cert /nonexistent/c --tls-key /tmp/k --tls-ca /tmp/ca | /nonexistent/c",
         "destination --listen 127.0.0.1:1                      | --qmp",
@@ -78,6 +80,17 @@ class CommandLineTest {
         assertThat(code).isEqualTo(2);
         assertThat(text.lines()).hasSize(1);
         assertThat(text).contains(named.trim());
+    }
+
+    @Test
+    void byteLimitsTakeUnits() {
+        DestinationCommand dest = new DestinationCommand();
+        new CommandLine(dest).parseArgs("--listen", "127.0.0.1:1", "--route", "a=/tmp/x", "--stream-window", "1M",
+            "--max-frame", "64K", "--max-session-buffer", "32MiB");
+        SessionConfig config = dest.options.toConfig();
+        assertThat(config.streamWindow()).isEqualTo(1 << 20);
+        assertThat(config.maxFramePayload()).isEqualTo(64 << 10);
+        assertThat(config.maxSessionBuffered()).isEqualTo(32L << 20);
     }
 
     @Test
