@@ -1,0 +1,66 @@
+package io.migtunnel.bench.migration;
+
+import io.migtunnel.qemu.vm.BusyGuest;
+import java.time.Duration;
+
+/**
+ * What one migration of the bench does: the busy guest and its VM, the disks, and the migration's
+ * capabilities and parameters.
+ *
+ * @param name                   the row's label
+ * @param guest                  the busy guest the source runs
+ * @param memoryMiB              the VM's RAM
+ * @param diskBytes              each of the two disks (random data, mirrored before the RAM phase)
+ * @param maxBandwidth           QEMU's precopy {@code max-bandwidth}, bytes/s
+ * @param postcopyAfterFirstPass switch to postcopy once the first full pass is done ({@code dirty-sync-count} 2)
+ * @param multifd                multifd channels; 0: off
+ * @param compression            {@code multifd-compression}: none, zlib or zstd
+ * @param xbzrleCache            the XBZRLE cache, bytes; 0: off
+ * @param limit                  the RAM phase's deadline: past it the migration is cancelled and reported as not converged
+ */
+record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, long maxBandwidth,
+                boolean postcopyAfterFirstPass, int multifd, String compression, long xbzrleCache, Duration limit) {
+    static final long MiB = 1L << 20;
+    /** As good as no limit: QEMU's default {@code max-bandwidth} is 128 MiB/s. */
+    static final long UNLIMITED = 100_000 * MiB;
+
+    Scenario withName(String n) {
+        return new Scenario(n, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
+            xbzrleCache, limit);
+    }
+
+    Scenario withMultifd(int channels, String method) {
+        return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, channels, method,
+            xbzrleCache, limit);
+    }
+
+    Scenario withXbzrleCache(long bytes) {
+        return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
+            bytes, limit);
+    }
+
+    /** A guest dirtying 256 MiB at 48 MiB/s: converges in a few passes on an unthrottled link. */
+    static Scenario precopy() {
+        BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 256 * MiB).withDirtyRate(48 * 1024);
+        return new Scenario("precopy", g, 320, 256 * MiB, UNLIMITED, false, 0, "none", 0, Duration.ofSeconds(120));
+    }
+
+    /**
+     * A guest dirtying 128 MiB as fast as TCG goes, precopy limited to 32 MiB/s: it never
+     * converges, so it switches to postcopy after the first pass; postcopy itself is unthrottled.
+     */
+    static Scenario postcopyAfterPrecopy() {
+        BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(0);
+        return new Scenario("postcopy-after-precopy", g, 192, 128 * MiB, 32 * MiB, true, 0, "none", 0,
+            Duration.ofSeconds(120));
+    }
+
+    /**
+     * A guest dirtying 128 MiB at 96 MiB/s over a 64 MiB/s link: plain precopy cannot converge; the
+     * tuning rows show what compression and XBZRLE change.
+     */
+    static Scenario tuning() {
+        BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(96 * 1024);
+        return new Scenario("plain", g, 192, 64 * MiB, 64 * MiB, false, 0, "none", 0, Duration.ofSeconds(40));
+    }
+}
