@@ -84,6 +84,7 @@ public final class BusyMigrationBench {
     private static List<Scenario> tuningScenarios() {
         Scenario plain = Scenario.tuning();
         return List.of(plain,
+            plain.withName("auto-converge").withAutoConverge(),
             plain.withName("xbzrle 256 MiB").withXbzrleCache(256 * Scenario.MiB),
             plain.withName("multifd 4").withMultifd(4, "none"),
             plain.withName("multifd 4 zstd").withMultifd(4, "zstd"),

@@ -193,6 +193,9 @@ final class MigrationRun {
         if (scenario.xbzrleCache() > 0) {
             caps.put("xbzrle", true);
         }
+        if (scenario.autoConverge()) {
+            caps.put("auto-converge", true);
+        }
         qmp.migrateSetCapabilities(caps).block(COMMAND);
         Map<String, Object> parameters = new LinkedHashMap<>();
         if (scenario.multifd() > 0) {

@@ -16,33 +16,40 @@ import java.time.Duration;
  * @param multifd                multifd channels; 0: off
  * @param compression            {@code multifd-compression}: none, zlib or zstd
  * @param xbzrleCache            the XBZRLE cache, bytes; 0: off
+ * @param autoConverge           QEMU's {@code auto-converge} (vCPU throttling from 20 %, by 10 %: QEMU's defaults)
  * @param limit                  the RAM phase's deadline: past it the migration is cancelled and reported as not converged
  */
 record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, long maxBandwidth,
-                boolean postcopyAfterFirstPass, int multifd, String compression, long xbzrleCache, Duration limit) {
+                boolean postcopyAfterFirstPass, int multifd, String compression, long xbzrleCache, boolean autoConverge,
+                Duration limit) {
     static final long MiB = 1L << 20;
     /** As good as no limit: QEMU's default {@code max-bandwidth} is 128 MiB/s. */
     static final long UNLIMITED = 100_000 * MiB;
 
     Scenario withName(String n) {
         return new Scenario(n, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
-            xbzrleCache, limit);
+            xbzrleCache, autoConverge, limit);
     }
 
     Scenario withMultifd(int channels, String method) {
         return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, channels, method,
-            xbzrleCache, limit);
+            xbzrleCache, autoConverge, limit);
+    }
+
+    Scenario withAutoConverge() {
+        return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
+            xbzrleCache, true, limit);
     }
 
     Scenario withXbzrleCache(long bytes) {
         return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
-            bytes, limit);
+            bytes, autoConverge, limit);
     }
 
     /** A guest dirtying 256 MiB at 48 MiB/s: converges in a few passes on an unthrottled link. */
     static Scenario precopy() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 256 * MiB).withDirtyRate(48 * 1024);
-        return new Scenario("precopy", g, 320, 256 * MiB, UNLIMITED, false, 0, "none", 0, Duration.ofSeconds(120));
+        return new Scenario("precopy", g, 320, 256 * MiB, UNLIMITED, false, 0, "none", 0, false, Duration.ofSeconds(120));
     }
 
     /**
@@ -51,7 +58,7 @@ record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, lon
      */
     static Scenario postcopyAfterPrecopy() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(0);
-        return new Scenario("postcopy-after-precopy", g, 192, 128 * MiB, 32 * MiB, true, 0, "none", 0,
+        return new Scenario("postcopy-after-precopy", g, 192, 128 * MiB, 32 * MiB, true, 0, "none", 0, false,
             Duration.ofSeconds(120));
     }
 
@@ -61,6 +68,6 @@ record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, lon
      */
     static Scenario tuning() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(96 * 1024);
-        return new Scenario("plain", g, 192, 64 * MiB, 64 * MiB, false, 0, "none", 0, Duration.ofSeconds(40));
+        return new Scenario("plain", g, 192, 64 * MiB, 64 * MiB, false, 0, "none", 0, false, Duration.ofSeconds(40));
     }
 }
