@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,8 @@ static void *serve(void *arg) {
 int main(int argc, char **argv) {
     if (argc != 3) { fprintf(stderr, "usage: splice-relay unix-listen:PATH|tcp-listen:PORT unix:PATH|tcp:HOST:PORT\n"); return 2; }
     target = argv[2];
+    /* A peer that closes mid-transfer must end that connection's pump (EPIPE), not the process. */
+    signal(SIGPIPE, SIG_IGN);
     int lfd = strncmp(argv[1], "unix-listen:", 12) == 0 ? unix_socket(argv[1] + 12, 1)
             : tcp_socket("127.0.0.1", atoi(argv[1] + strlen("tcp-listen:")), 1);
     for (;;) {

@@ -160,6 +160,9 @@ final class MigrationRun {
             Thread.sleep(POLL_MILLIS); // query-migrate's polling interval, as migtunnel migrate polls
         }
         long done = System.nanoTime();
+        // QEMU reports "completed" a moment before it fills in total-time and downtime.
+        info = Await.until("the source's total-time", WAIT, () -> execute(sq, "query-migrate", Map.of()),
+            i -> i.path("total-time").asLong() > 0);
         long blocktime = -1;
         if (switchedAt >= 0) {
             JsonNode incoming = Await.until("the destination to complete", WAIT, () -> execute(dq, "query-migrate", Map.of()),
