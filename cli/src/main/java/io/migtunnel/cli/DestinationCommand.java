@@ -37,7 +37,9 @@ final class DestinationCommand implements Callable<Integer> {
     InetSocketAddress listen;
 
     @Option(names = "--route", paramLabel = "NAME=UNIX_PATH", converter = Endpoints.NamedSocket.class,
-        description = "Streams named NAME go to the UNIX socket at UNIX_PATH. Repeatable.")
+        description = "Streams named NAME go to the UNIX socket at UNIX_PATH. Repeatable. A route to libvirtd's "
+            + "socket (e.g. libvirt=/run/libvirt/libvirt-sock) gives every source this destination accepts full "
+            + "control of libvirtd; --tls-allow-subject narrows who that is.")
     List<Map.Entry<String, Path>> routes = new ArrayList<>();
 
     @Option(names = "--qmp", paramLabel = "DEST_QMP_SOCKET",
@@ -105,6 +107,12 @@ final class DestinationCommand implements Callable<Integer> {
             }
             for (Map.Entry<String, Path> r : routes) {
                 dest = dest.route(r.getKey(), r.getValue());
+                String libvirt = LibvirtRouteNotice.of(r.getKey(), r.getValue(), tls != null, allowSubjects);
+                if (libvirt != null && tls == null) {
+                    log.warn(libvirt);
+                } else if (libvirt != null) {
+                    log.info(libvirt);
+                }
             }
             String mode = "routes " + routes;
             if (qmp != null || qmpDir != null) {

@@ -1,13 +1,17 @@
 package io.migtunnel.cli;
 
+import io.migtunnel.transport.LibvirtSocketModeException;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelSource;
 import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -31,10 +35,14 @@ final class SourceCommand implements Callable<Integer> {
         description = "Listen on UNIX_PATH (created once the session is up); each connection opens a stream NAME. Repeatable.")
     List<Map.Entry<String, Path>> exposes;
 
-    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "0600",
-        description = "Octal mode of the exposed sockets, set right after bind (default: ${DEFAULT-VALUE}: only this "
-            + "user may connect). Their directory must not be world-writable without the sticky bit.")
-    String socketMode;
+    @Option(names = "--socket-mode", paramLabel = "[NAME=]MODE",
+        description = {"Octal mode of the exposed sockets, set right after bind (default: 0600: only this user may "
+            + "connect); NAME=MODE for the socket exposed as NAME alone. Repeatable, a later one winning. Their "
+            + "directory must not be world-writable without the sticky bit.",
+            "A socket exposed as libvirt (or libvirt...) gives whoever can connect full control of the destination's "
+            + "libvirtd: a MODE for all that lets group or others in is refused for it; widen it by name, e.g. "
+            + "--socket-mode libvirt=0660."})
+    List<String> socketModes = new ArrayList<>();
 
     @Option(names = "--socket-group", paramLabel = "GROUP",
         description = "Group of the exposed sockets (default: this user's primary group); e.g. with --socket-mode 0660.")
@@ -55,13 +63,32 @@ final class SourceCommand implements Callable<Integer> {
     @Mixin
     TlsOptions tlsOptions;
 
+    /** Applies each --socket-mode: MODE for every exposed socket, NAME=MODE for one that is exposed. */
+    private TunnelSource withSocketModes(TunnelSource source) {
+        Set<String> exposed = exposes.stream().map(Map.Entry::getKey).collect(Collectors.toSet());
+        for (String given : socketModes) {
+            int eq = given.indexOf('=');
+            if (eq < 0) {
+                source = source.socketMode(given);
+                continue;
+            }
+            String name = given.substring(0, eq);
+            if (!exposed.contains(name)) {
+                throw new ParameterException(spec.commandLine(), "--socket-mode " + given + ": no --expose " + name
+                    + "=... (exposed: " + exposed.stream().sorted().toList() + ")");
+            }
+            source = source.socketMode(name, given.substring(eq + 1));
+        }
+        return source;
+    }
+
     @Override
     public Integer call() {
         InetSocketAddress address = Endpoints.resolve(connect);
         TunnelTls tls = tlsOptions.resolve("--connect", address, log);
         TunnelSource sockets;
         try {
-            sockets = TunnelSource.create().socketMode(socketMode);
+            sockets = withSocketModes(TunnelSource.create());
             if (socketGroup != null) {
                 sockets = sockets.socketGroup(socketGroup);
             }
@@ -78,7 +105,15 @@ final class SourceCommand implements Callable<Integer> {
             for (Map.Entry<String, Path> e : exposes) {
                 source = source.expose(e.getKey(), e.getValue());
             }
-            Tunnel tunnel = source.start().block();
+            Tunnel tunnel;
+            try {
+                tunnel = source.start().block();
+            } catch (LibvirtSocketModeException e) {
+                throw new ParameterException(spec.commandLine(), "--socket-mode: refusing mode " + e.mode()
+                    + " for the exposed socket '" + e.name() + "' at " + e.socket() + ": whoever can connect to it "
+                    + "controls the destination's libvirtd; keep it 0600, or widen it for this name alone: "
+                    + "--socket-mode " + e.name() + "=" + e.mode());
+            }
             return Lifecycle.runUntilStopped(tunnel, log, () -> log.info("ready: connected to {} ({}), exposing {}",
                 tunnel.address(), tls != null ? "mutual TLS" : "plaintext", exposes));
         }

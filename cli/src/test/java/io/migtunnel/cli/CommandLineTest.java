@@ -65,6 +65,9 @@ class CommandLineTest {
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --priority nbd=8 | urgency must be 0 (most urgent) to 7",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --priority =1 | --priority",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --resume-grace -1 | --resume-grace",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --socket-mode b=0660 | --socket-mode b=0660: no --expose b=... (exposed: [a])",
+        "source --connect 127.0.0.1:1 --expose libvirt=/tmp/x --socket-mode libvirt=0999 | 0999",
+        "source --connect 127.0.0.1:1 --expose libvirt=/tmp/x --expose a=/tmp/y --socket-mode 0666 | --socket-mode libvirt=0666",
     })
     void badArgumentsExitTwoWithOneLineNamingIt(String args, String named) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -91,6 +94,25 @@ class CommandLineTest {
         assertThat(config.streamWindow()).isEqualTo(1 << 20);
         assertThat(config.maxFramePayload()).isEqualTo(64 << 10);
         assertThat(config.maxSessionBuffered()).isEqualTo(32L << 20);
+    }
+
+    @Test
+    void aWiderModeForAllSocketsIsRefusedForTheLibvirtSocketNamingHowToWidenIt() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        int code;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            code = Main.run("source", "--connect", "127.0.0.1:1", "--expose", "libvirt=/tmp/mt-libvirt.sock",
+                "--socket-mode", "0660");
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8).strip()).isEqualTo("migtunnel: --socket-mode: refusing mode "
+            + "0660 for the exposed socket 'libvirt' at /tmp/mt-libvirt.sock: whoever can connect to it controls the "
+            + "destination's libvirtd; keep it 0600, or widen it for this name alone: --socket-mode libvirt=0660 "
+            + "(see 'migtunnel source --help')");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.migtunnel.transport;
 
 import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.SessionListener;
+import io.migtunnel.protocol.StreamNames;
 import io.migtunnel.transport.internal.SocketAccess;
 import io.migtunnel.transport.internal.SocketFiles;
 import io.migtunnel.transport.internal.SourceEndpoint;
@@ -84,7 +85,7 @@ public final class TunnelSource {
     /**
      * The mode of the exposed sockets, applied right after each is bound; default {@code 0600}
      * (only this user may connect). QEMU must run as this user, or in {@link #socketGroup} with
-     * a mode such as {@code 0660}.
+     * a mode such as {@code 0660}. It does not widen a libvirt socket: see {@link #socketMode(String, Set)}.
      */
     public TunnelSource socketMode(Set<PosixFilePermission> mode) {
         return new TunnelSource(spec, access.withMode(mode), reconnect);
@@ -93,6 +94,21 @@ public final class TunnelSource {
     /** {@link #socketMode(Set)} from an octal string such as {@code "0660"}. */
     public TunnelSource socketMode(String octal) {
         return socketMode(SocketFiles.parseMode(octal));
+    }
+
+    /**
+     * The mode of the socket exposed as {@code name} alone, instead of {@link #socketMode(Set)}.
+     * A libvirt socket ({@link LibvirtSockets#isLibvirtName}) gets a mode wider than owner-only
+     * only this way: {@link #start()} fails with {@link LibvirtSocketModeException} when the mode
+     * for all sockets would widen it.
+     */
+    public TunnelSource socketMode(String name, Set<PosixFilePermission> mode) {
+        return new TunnelSource(spec, access.withModeFor(StreamNames.requireValid(name), mode), reconnect);
+    }
+
+    /** {@link #socketMode(String, Set)} from an octal string such as {@code "0660"}. */
+    public TunnelSource socketMode(String name, String octal) {
+        return socketMode(name, SocketFiles.parseMode(octal));
     }
 
     /** The group of the exposed sockets (by name); by default the user's primary group. */
@@ -114,11 +130,24 @@ public final class TunnelSource {
     /**
      * Connects, completes the TLS handshake (if configured) and the session handshake, then
      * creates the exposed sockets; the Mono emits once they accept connections and fails if any
-     * step does, e.g. when a socket's directory is world-writable without the sticky bit.
+     * step does, e.g. when a socket's directory is world-writable without the sticky bit. It fails
+     * before connecting when a mode is given for a name not exposed, or with
+     * {@link LibvirtSocketModeException} when a libvirt socket would not be owner-only.
      */
     public Mono<Tunnel> start() {
         if (spec.address() == null) {
             return Mono.error(new IllegalStateException("no destination address: call connect() first"));
+        }
+        for (String named : access.modesByName().keySet()) {
+            if (!spec.sockets().containsKey(named)) {
+                return Mono.error(new IllegalStateException("a socket mode is given for '" + named
+                    + "', which is not exposed (exposed: " + spec.sockets().keySet() + ")"));
+            }
+        }
+        try {
+            LibvirtSockets.requireOwnerOnlyUnlessNamed(spec.sockets(), access);
+        } catch (LibvirtSocketModeException e) {
+            return Mono.error(e);
         }
         return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
             spec.tls() == null ? null : spec.tls().forSource(), access, reconnect);

@@ -38,7 +38,8 @@ class ExposedSocketAccessTest {
     @BeforeEach
     void start() throws Exception {
         echo = UnixServer.echo(dir.resolve("echo.sock"));
-        destination = TunnelDestination.create().route("echo", echo.path()).bind().block(START_TIMEOUT);
+        destination = TunnelDestination.create().route("echo", echo.path()).route("libvirt", echo.path())
+            .bind().block(START_TIMEOUT);
     }
 
     @AfterEach
@@ -93,6 +94,56 @@ class ExposedSocketAccessTest {
     }
 
     @Test
+    void aWiderModeForAllSocketsIsRefusedForALibvirtSocket() {
+        Path socket = dir.resolve("libvirt.sock");
+        assertThatThrownBy(() -> source(dir.resolve("echo.sock2")).expose("libvirt", socket).socketMode("0660")
+                .start().block(START_TIMEOUT))
+            .isInstanceOf(LibvirtSocketModeException.class)
+            .hasMessage("refusing mode 0660 for the exposed socket 'libvirt' at " + socket + ": whoever can connect "
+                + "to it controls the destination's libvirtd; keep it owner-only, or give it a mode by name: "
+                + "socketMode(\"libvirt\", \"0660\")");
+        assertThat(Files.exists(socket, LinkOption.NOFOLLOW_LINKS)).isFalse();
+        assertThat(Files.exists(dir.resolve("echo.sock2"), LinkOption.NOFOLLOW_LINKS)).isFalse();
+    }
+
+    @Test
+    void aLibvirtSocketWidenedByNameGetsThatModeAndTheOthersKeepTheirs() throws Exception {
+        Path libvirt = dir.resolve("libvirt.sock");
+        Path other = dir.resolve("other.sock");
+        startSource(source(other).expose("libvirt", libvirt).socketMode("libvirt", "0660"));
+        assertThat(modeOf(libvirt)).isEqualTo("rw-rw----");
+        assertThat(modeOf(other)).isEqualTo("rw-------");
+        byte[] data = "virConnectOpen".getBytes(StandardCharsets.US_ASCII);
+        try (var ch = UnixClient.connect(libvirt)) {
+            UnixClient.writeAll(ch, data);
+            ch.shutdownOutput();
+            assertThat(UnixClient.readToEnd(ch)).isEqualTo(data);
+        }
+    }
+
+    @Test
+    void aLibvirtSocketKeptOwnerOnlyByNameAllowsAWiderModeForTheOthers() throws Exception {
+        Path libvirt = dir.resolve("libvirt.sock");
+        Path other = dir.resolve("other.sock");
+        startSource(source(other).expose("libvirt", libvirt).socketMode("0660").socketMode("libvirt", "0600"));
+        assertThat(modeOf(libvirt)).isEqualTo("rw-------");
+        assertThat(modeOf(other)).isEqualTo("rw-rw----");
+    }
+
+    @Test
+    void anOwnerOnlyModeForAllSocketsAppliesToALibvirtSocket() throws Exception {
+        Path libvirt = dir.resolve("libvirt.sock");
+        startSource(source(dir.resolve("other.sock")).expose("libvirt", libvirt).socketMode("0700"));
+        assertThat(modeOf(libvirt)).isEqualTo("rwx------");
+    }
+
+    @Test
+    void aModeForANameNotExposedIsRefused() {
+        assertThatThrownBy(() -> source(dir.resolve("x.sock")).socketMode("libvrt", "0660").start().block(START_TIMEOUT))
+            .hasMessage("a socket mode is given for 'libvrt', which is not exposed (exposed: [echo])");
+    }
+
+    @Test
     void invalidModesAreRejected() {
         assertThatThrownBy(() -> TunnelSource.create().socketMode("0999")).hasMessageContaining("0999");
         assertThatThrownBy(() -> TunnelSource.create().socketMode("4755")).hasMessageContaining("4755");
@@ -102,6 +153,10 @@ class ExposedSocketAccessTest {
         return TunnelSource.create().config(SessionConfig.defaults())
             .connect(new InetSocketAddress("127.0.0.1", destination.address().getPort()))
             .expose("echo", socket);
+    }
+
+    private static String modeOf(Path socket) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS));
     }
 
     private void startSource(TunnelSource source) {

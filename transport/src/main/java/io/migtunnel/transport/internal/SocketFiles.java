@@ -95,6 +95,15 @@ public final class SocketFiles {
         return PosixFilePermissions.fromString(rwx.toString());
     }
 
+    /** {@code mode} as four octal digits, such as {@code 0660}. */
+    public static String octal(Set<PosixFilePermission> mode) {
+        int bits = 0;
+        for (PosixFilePermission p : mode) {
+            bits |= 0400 >> p.ordinal();
+        }
+        return String.format("%04o", bits);
+    }
+
     /** Whether {@code path} is a UNIX socket file. */
     public static boolean isSocket(Path path) throws IOException {
         return (mode(path, false) & S_IFMT) == S_IFSOCK;

@@ -340,7 +340,7 @@ public final class SourceEndpoint implements Tunnel {
     private static ExposedSocket protect(DisposableServer server, String name, Path boundAt, Path socket,
                                          SocketAccess access) {
         try {
-            SocketFiles.protect(boundAt, access.mode(), access.group());
+            SocketFiles.protect(boundAt, access.modeOf(name), access.group());
             Files.move(boundAt, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return ExposedSocket.bound(name, socket, server);
         } catch (IOException | RuntimeException e) {
