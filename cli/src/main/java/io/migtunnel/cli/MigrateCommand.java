@@ -53,6 +53,12 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--postcopy", description = "Switch to postcopy once RAM migration runs (no rollback after the switch).")
     boolean postcopy;
 
+    @Option(names = "--postcopy-preempt",
+        description = "With postcopy (--postcopy, --postcopy-after-precopy or --timeout-action postcopy): QEMU's "
+            + "postcopy-preempt, the pages the destination's vCPUs wait for on a second channel, the tunnel's most "
+            + "urgent stream (migration/preempt), past the background pages. Not with --multifd.")
+    boolean postcopyPreempt;
+
     @Option(names = "--max-bandwidth", paramLabel = "RATE", converter = ByteUnits.class,
         description = "RAM bandwidth limit in bytes/s, e.g. 800M (default: none).")
     long maxBandwidth;
@@ -163,7 +169,8 @@ final class MigrateCommand implements Callable<Integer> {
             migration = MigrationOptions.defaults().withVm(vm).withDisks(disks).withMultifd(multifd)
                 .withPostcopy(postcopy).withMaxBandwidth(maxBandwidth).withMirrorBandwidth(mirrorBandwidth)
                 .withSwitchoverTimeout(Duration.ofSeconds(switchoverTimeout))
-                .withConvergence(convergence());
+                .withConvergence(convergence())
+                .withPostcopyPreempt(postcopyPreempt); // last: it checks postcopy and the convergence options
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -59,6 +59,8 @@ class CommandLineTest {
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --timeout 0 | the timeout must be positive",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --postcopy --postcopy-after-precopy | --postcopy-after-precopy cannot be combined with it",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --postcopy --timeout 5 --timeout-action postcopy | --timeout-action postcopy cannot be combined with it",
+        "migrate --qmp /tmp/q --connect 127.0.0.1:1 --postcopy-preempt | postcopy-preempt (--postcopy-preempt) needs postcopy (--postcopy, --postcopy-after-precopy or --timeout-action postcopy)",
+        "migrate --qmp /tmp/q --connect 127.0.0.1:1 --multifd 2 --postcopy --postcopy-preempt | postcopy (--postcopy) cannot be combined with multifd (--multifd)",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --throttle-initial 30 | --throttle-initial and --throttle-increment need --auto-converge",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --auto-converge --throttle-initial 100 | the initial CPU throttle must be 1 to 99 %",
         "migrate --qmp /tmp/q --connect 127.0.0.1:1 --downtime-limit 0 | the downtime limit must be 1 ms to 2000 s",
@@ -130,6 +132,15 @@ class CommandLineTest {
         assertThat(defaults.maxPendingHandshakes).isEqualTo(64);
         assertThat(defaults.options.toConfig().resumeGrace()).isEqualTo(java.time.Duration.ofSeconds(120));
         assertThat(defaults.options.toConfig().priorities().urgencyOf("nbd/disk0")).isEqualTo(5);
+    }
+
+    @Test
+    void postcopyPreemptIsAFlagOfMigrateAndItsChannelTheMostUrgentStream() {
+        MigrateCommand migrate = new MigrateCommand();
+        new CommandLine(migrate).parseArgs("--qmp", "/tmp/q", "--connect", "127.0.0.1:1", "--postcopy-after-precopy",
+            "--postcopy-preempt");
+        assertThat(migrate.postcopyPreempt).isTrue();
+        assertThat(migrate.options.toConfig().priorities().urgencyOf("migration/preempt")).isZero();
     }
 
     @Test

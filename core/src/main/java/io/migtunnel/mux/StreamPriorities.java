@@ -38,7 +38,8 @@ public final class StreamPriorities {
     }
 
     /**
-     * {@code control} and {@code libvirt} (orchestration, libvirt's RPC) 0; {@code migration} 1 (QEMU's
+     * {@code control} and {@code libvirt} (orchestration, libvirt's RPC) 0; {@code migration/preempt}
+     * 0 (QEMU's postcopy-preempt channel: the pages a vCPU waits for); {@code migration} 1 (QEMU's
      * migration stream and its return path, which postcopy page requests use); {@code nbd}
      * and {@code nbd/*} (disk mirrors, bulk) 5; anything else {@value #DEFAULT_URGENCY}.
      */
@@ -50,6 +51,7 @@ public final class StreamPriorities {
         Map<String, Integer> m = new LinkedHashMap<>();
         m.put("control", 0);
         m.put("libvirt", 0);
+        m.put("migration/preempt", 0);
         m.put("migration", 1);
         m.put("nbd", 5);
         m.put("nbd/*", 5);

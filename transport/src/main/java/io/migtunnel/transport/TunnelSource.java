@@ -9,6 +9,8 @@ import io.migtunnel.transport.internal.SourceEndpoint;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
@@ -32,15 +34,18 @@ public final class TunnelSource {
     private final EndpointSpec spec;
     private final SocketAccess access;
     private final boolean reconnect;
+    /** Per exposed name: the name of the streams its connections open while an earlier one is open. */
+    private final Map<String, String> concurrentNames;
 
     private TunnelSource(EndpointSpec spec, SocketAccess access) {
-        this(spec, access, false);
+        this(spec, access, false, Map.of());
     }
 
-    private TunnelSource(EndpointSpec spec, SocketAccess access, boolean reconnect) {
+    private TunnelSource(EndpointSpec spec, SocketAccess access, boolean reconnect, Map<String, String> concurrentNames) {
         this.spec = spec;
         this.access = access;
         this.reconnect = reconnect;
+        this.concurrentNames = Map.copyOf(concurrentNames);
     }
 
 
@@ -51,27 +56,43 @@ public final class TunnelSource {
 
     /** The destination's TCP address. */
     public TunnelSource connect(InetSocketAddress address) {
-        return new TunnelSource(spec.address(address), access, reconnect);
+        return new TunnelSource(spec.address(address), access, reconnect, concurrentNames);
     }
 
     /** Listens on {@code socket}; each connection there opens a stream named {@code name}. */
     public TunnelSource expose(String name, Path socket) {
-        return new TunnelSource(spec.socket(name, socket), access, reconnect);
+        Map<String, String> names = new LinkedHashMap<>(concurrentNames);
+        names.remove(name);
+        return new TunnelSource(spec.socket(name, socket), access, reconnect, names);
+    }
+
+    /**
+     * Listens on {@code socket}; a connection there opens a stream named {@code name} when no earlier
+     * connection there is still open, else one named {@code concurrentName}. For a client that tells
+     * its connections apart only by their order: QEMU's postcopy-preempt channel is its second
+     * connection to the migration socket, made while the first is open, and needs its own urgency.
+     * The streams open in the order the connections were accepted.
+     */
+    public TunnelSource expose(String name, Path socket, String concurrentName) {
+        StreamNames.requireValid(concurrentName);
+        Map<String, String> names = new LinkedHashMap<>(concurrentNames);
+        names.put(name, concurrentName);
+        return new TunnelSource(spec.socket(name, socket), access, reconnect, names);
     }
 
     /** Session limits and timers. */
     public TunnelSource config(SessionConfig sessionConfig) {
-        return new TunnelSource(spec.config(sessionConfig), access, reconnect);
+        return new TunnelSource(spec.config(sessionConfig), access, reconnect, concurrentNames);
     }
 
     /** The event loops to run on; by default one dedicated loop thread. */
     public TunnelSource runOn(LoopResources loopResources) {
-        return new TunnelSource(spec.loops(loopResources), access, reconnect);
+        return new TunnelSource(spec.loops(loopResources), access, reconnect, concurrentNames);
     }
 
     /** Observes the session (logging, metrics). */
     public TunnelSource listener(SessionListener sessionListener) {
-        return new TunnelSource(spec.listener(sessionListener), access, reconnect);
+        return new TunnelSource(spec.listener(sessionListener), access, reconnect, concurrentNames);
     }
 
     /**
@@ -79,7 +100,7 @@ public final class TunnelSource {
      * destination certificate signed by its CA (hostname verification: see {@link TunnelTls}).
      */
     public TunnelSource tls(TunnelTls tls) {
-        return new TunnelSource(spec.tls(tls), access, reconnect);
+        return new TunnelSource(spec.tls(tls), access, reconnect, concurrentNames);
     }
 
     /**
@@ -88,7 +109,7 @@ public final class TunnelSource {
      * a mode such as {@code 0660}. It does not widen a libvirt socket: see {@link #socketMode(String, Set)}.
      */
     public TunnelSource socketMode(Set<PosixFilePermission> mode) {
-        return new TunnelSource(spec, access.withMode(mode), reconnect);
+        return new TunnelSource(spec, access.withMode(mode), reconnect, concurrentNames);
     }
 
     /** {@link #socketMode(Set)} from an octal string such as {@code "0660"}. */
@@ -103,7 +124,8 @@ public final class TunnelSource {
      * for all sockets would widen it.
      */
     public TunnelSource socketMode(String name, Set<PosixFilePermission> mode) {
-        return new TunnelSource(spec, access.withModeFor(StreamNames.requireValid(name), mode), reconnect);
+        return new TunnelSource(spec, access.withModeFor(StreamNames.requireValid(name), mode), reconnect,
+            concurrentNames);
     }
 
     /** {@link #socketMode(String, Set)} from an octal string such as {@code "0660"}. */
@@ -113,7 +135,7 @@ public final class TunnelSource {
 
     /** The group of the exposed sockets (by name); by default the user's primary group. */
     public TunnelSource socketGroup(String group) {
-        return new TunnelSource(spec, access.withGroup(group), reconnect);
+        return new TunnelSource(spec, access.withGroup(group), reconnect, concurrentNames);
     }
 
     /**
@@ -124,7 +146,7 @@ public final class TunnelSource {
      * the lost session fail. Default {@code false}: the source ends with its session.
      */
     public TunnelSource reconnect(boolean enabled) {
-        return new TunnelSource(spec, access, enabled);
+        return new TunnelSource(spec, access, enabled, concurrentNames);
     }
 
     /**
@@ -149,7 +171,7 @@ public final class TunnelSource {
         } catch (LibvirtSocketModeException e) {
             return Mono.error(e);
         }
-        return SourceEndpoint.start(spec.address(), spec.sockets(), spec.config(), spec.loops(), spec.listener(),
-            spec.tls() == null ? null : spec.tls().forSource(), access, reconnect);
+        return SourceEndpoint.start(spec.address(), spec.sockets(), concurrentNames, spec.config(), spec.loops(),
+            spec.listener(), spec.tls() == null ? null : spec.tls().forSource(), access, reconnect);
     }
 }

@@ -13,6 +13,9 @@ import java.util.Objects;
  *     disk with a writable medium
  * @param multifdChannels multifd channels, 0 for a single migration channel
  * @param postcopy switch to postcopy as soon as the migration runs
+ * @param postcopyPreempt QEMU's {@code postcopy-preempt} on both sides: pages a vCPU waits for go on
+ *     a second channel (stream {@code migration/preempt}, the most urgent), past the bulk of the
+ *     background pages; needs postcopy, so not with multifd
  * @param maxBandwidth bytes per second for RAM, 0 for no limit
  * @param mirrorBandwidth bytes per second per disk mirror, 0 for no limit
  * @param mirrorTimeout how long the disk mirrors may take to reach their first sync
@@ -23,8 +26,8 @@ import java.util.Objects;
  * @param convergence downtime limit, throttling, switching to postcopy, timeout, compression
  */
 public record MigrationOptions(String vm, List<String> disks, int multifdChannels, boolean postcopy,
-                               long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout, Duration migrationTimeout,
-                               Duration switchoverTimeout, ConvergenceOptions convergence) {
+                               boolean postcopyPreempt, long maxBandwidth, long mirrorBandwidth, Duration mirrorTimeout,
+                               Duration migrationTimeout, Duration switchoverTimeout, ConvergenceOptions convergence) {
 
     /** QEMU's limit for {@code max-bandwidth} is far above this; it stands for "no limit". */
     public static final long UNLIMITED_BANDWIDTH = 1L << 40;
@@ -49,11 +52,16 @@ public record MigrationOptions(String vm, List<String> disks, int multifdChannel
             throw new IllegalArgumentException("the switch-over timeout must be positive, got " + switchoverTimeout);
         }
         Objects.requireNonNull(convergence, "convergence");
-        refuseCombinations(multifdChannels, postcopy, convergence);
+        refuseCombinations(multifdChannels, postcopy, postcopyPreempt, convergence);
     }
 
     /** What QEMU 7.2 refuses or ignores, refused before anything starts, naming both options. */
-    private static void refuseCombinations(int multifd, boolean postcopy, ConvergenceOptions c) {
+    private static void refuseCombinations(int multifd, boolean postcopy, boolean preempt, ConvergenceOptions c) {
+        if (preempt && !postcopy && !c.maySwitchToPostcopy()) {
+            throw new IllegalArgumentException("postcopy-preempt (--postcopy-preempt) needs postcopy (--postcopy, "
+                + "--postcopy-after-precopy or --timeout-action postcopy): QEMU's postcopy-preempt requires "
+                + "postcopy-ram");
+        }
         if (multifd > 0 && (postcopy || c.maySwitchToPostcopy())) {
             throw new IllegalArgumentException((postcopy ? "postcopy (--postcopy)" : c.postcopyAfterPrecopy()
                 ? "switching to postcopy (--postcopy-after-precopy)" : "switching to postcopy (--timeout-action postcopy)")
@@ -88,52 +96,58 @@ public record MigrationOptions(String vm, List<String> disks, int multifdChannel
      * for RAM, {@link #DEFAULT_SWITCHOVER_TIMEOUT} paused, {@link ConvergenceOptions#defaults()}.
      */
     public static MigrationOptions defaults() {
-        return new MigrationOptions(null, List.of(), 0, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1),
+        return new MigrationOptions(null, List.of(), 0, false, false, 0, 0, Duration.ofHours(1), Duration.ofHours(1),
             DEFAULT_SWITCHOVER_TIMEOUT, ConvergenceOptions.defaults());
     }
 
     public MigrationOptions withVm(String name) {
-        return new MigrationOptions(name, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(name, disks, multifdChannels, postcopy, postcopyPreempt, maxBandwidth,
+            mirrorBandwidth, mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withDisks(List<String> ids) {
-        return new MigrationOptions(vm, ids, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(vm, ids, multifdChannels, postcopy, postcopyPreempt, maxBandwidth, mirrorBandwidth,
+            mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMultifd(int channels) {
-        return new MigrationOptions(vm, disks, channels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(vm, disks, channels, postcopy, postcopyPreempt, maxBandwidth, mirrorBandwidth,
+            mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withPostcopy(boolean on) {
-        return new MigrationOptions(vm, disks, multifdChannels, on, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(vm, disks, multifdChannels, on, postcopyPreempt, maxBandwidth, mirrorBandwidth,
+            mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
+    }
+
+    /** QEMU's postcopy-preempt ({@link #postcopyPreempt()}); set it after postcopy and the convergence options. */
+    public MigrationOptions withPostcopyPreempt(boolean on) {
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, on, maxBandwidth, mirrorBandwidth,
+            mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMaxBandwidth(long bytesPerSecond) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, bytesPerSecond, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, postcopyPreempt, bytesPerSecond,
+            mirrorBandwidth, mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withMirrorBandwidth(long bytesPerSecond) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, bytesPerSecond, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, convergence);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, postcopyPreempt, maxBandwidth,
+            bytesPerSecond, mirrorTimeout, migrationTimeout, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withTimeouts(Duration mirror, Duration migration) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirror, migration,
-            switchoverTimeout, convergence);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, postcopyPreempt, maxBandwidth,
+            mirrorBandwidth, mirror, migration, switchoverTimeout, convergence);
     }
 
     public MigrationOptions withSwitchoverTimeout(Duration timeout) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, timeout, convergence);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, postcopyPreempt, maxBandwidth,
+            mirrorBandwidth, mirrorTimeout, migrationTimeout, timeout, convergence);
     }
 
     public MigrationOptions withConvergence(ConvergenceOptions options) {
-        return new MigrationOptions(vm, disks, multifdChannels, postcopy, maxBandwidth, mirrorBandwidth, mirrorTimeout,
-            migrationTimeout, switchoverTimeout, options);
+        return new MigrationOptions(vm, disks, multifdChannels, postcopy, postcopyPreempt, maxBandwidth,
+            mirrorBandwidth, mirrorTimeout, migrationTimeout, switchoverTimeout, options);
     }
 }

@@ -211,6 +211,31 @@ final class MigrationRig implements AutoCloseable {
         private final AtomicInteger resumes = new AtomicInteger();
         private final List<Long> retransmittedPerResume = Collections.synchronizedList(new ArrayList<>());
         private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+        private final List<String> opened = Collections.synchronizedList(new ArrayList<>());
+        private final Map<String, java.util.concurrent.atomic.LongAdder> sent = new java.util.concurrent.ConcurrentHashMap<>();
+
+        /** The names of the streams opened, in order. */
+        List<String> openedStreams() {
+            synchronized (opened) {
+                return List.copyOf(opened);
+            }
+        }
+
+        /** DATA bytes this side sent on streams named {@code name}. */
+        long sentOn(String name) {
+            java.util.concurrent.atomic.LongAdder bytes = sent.get(name);
+            return bytes == null ? 0 : bytes.sum();
+        }
+
+        @Override
+        public void onStreamOpened(io.migtunnel.mux.MuxStream stream) {
+            opened.add(stream.name());
+        }
+
+        @Override
+        public void onDataSent(io.migtunnel.mux.MuxStream stream, int bytes) {
+            sent.computeIfAbsent(stream.name(), n -> new java.util.concurrent.atomic.LongAdder()).add(bytes);
+        }
 
         /** The sessions whose handshake completed (a resumed one counts once). */
         Set<Session> readySessions() {

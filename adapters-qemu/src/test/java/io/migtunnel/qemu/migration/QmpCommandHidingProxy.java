@@ -15,18 +15,24 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A QMP relay for one client that hides commands from {@code query-commands} replies, to run the
- * code paths meant for older QEMU against this one. Everything else passes unchanged.
+ * A QMP relay for one client that hides commands from {@code query-commands} replies and migration
+ * capabilities from {@code query-migrate-capabilities} replies, to run the code paths meant for
+ * older QEMU against this one. Everything else passes unchanged.
  */
 final class QmpCommandHidingProxy implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The queries filtered, and the field that names each entry of their answer. */
+    private static final java.util.Map<String, String> NAMED_BY = java.util.Map.of("query-commands", "name",
+        "query-migrate-capabilities", "capability");
     private final ServerSocketChannel server;
     private final Path qemu;
     private final Set<String> hidden;
-    private final Set<String> queryIds = ConcurrentHashMap.newKeySet();
+    /** The ids of queries going up whose replies are filtered, and the field each entry is named by. */
+    private final java.util.Map<String, String> queryIds = new ConcurrentHashMap<>();
     private final java.util.List<String> executed = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Thread acceptor;
 
+    /** Relays {@code listen} to {@code qemu}, hiding the commands and capabilities named in {@code hidden}. */
     QmpCommandHidingProxy(Path listen, Path qemu, Set<String> hidden) throws IOException {
         this.qemu = qemu;
         this.hidden = hidden;
@@ -89,12 +95,14 @@ final class QmpCommandHidingProxy implements AutoCloseable {
         if (towardsQemu) {
             executed.add(msg.path("execute").asText());
         }
-        if (towardsQemu && "query-commands".equals(msg.path("execute").asText())) {
-            queryIds.add(msg.path("id").toString());
-        } else if (!towardsQemu && msg.has("return") && queryIds.remove(msg.path("id").toString())) {
+        String named = NAMED_BY.get(msg.path("execute").asText());
+        if (towardsQemu && named != null) {
+            queryIds.put(msg.path("id").toString(), named);
+        } else if (!towardsQemu && msg.has("return") && queryIds.containsKey(msg.path("id").toString())) {
+            String field = queryIds.remove(msg.path("id").toString());
             ArrayNode kept = JSON.createArrayNode();
             msg.path("return").forEach(c -> {
-                if (!hidden.contains(c.path("name").asText())) {
+                if (!hidden.contains(c.path(field).asText())) {
                     kept.add(c);
                 }
             });

@@ -24,9 +24,11 @@ import reactor.netty.tcp.TcpClient;
  * The destination's answer to OPEN: dial the UNIX socket routed for the stream's name and join
  * it to the stream; an unknown name or a failed dial resets that stream alone.
  *
- * <p>Dials to one route happen one at a time, in the order the streams were opened, so the target
- * accepts connections in the order the source's clients made them. QEMU needs this: with multifd,
- * the destination takes the first connection it accepts as the main migration channel. A stream
+ * <p>Dials to one socket happen one at a time, in the order the streams were opened, whatever
+ * names routed them there, so the target accepts connections in the order the source's clients
+ * made them. QEMU needs this: with multifd, the destination takes the first connection it accepts
+ * as the main migration channel, and with postcopy-preempt the second as the preempt channel
+ * (stream {@code migration/preempt}, routed to the same socket as {@code migration}). A stream
  * that ends while it waits (reset by the peer, or its session closing) leaves the queue and is
  * never dialled. One instance per session; confined to the session's event loop.
  */
@@ -48,8 +50,8 @@ final class RouteAcceptor implements StreamAcceptor {
     };
     private final TcpClient local;
     private final EventLoop loop;
-    /** Per route name: its dial in flight and the streams waiting behind it. */
-    private final Map<String, RouteQueue> queues = new HashMap<>();
+    /** Per target socket: its dial in flight and the streams waiting behind it. */
+    private final Map<Path, RouteQueue> queues = new HashMap<>();
     /** Whether this session has logged the known routes for an unknown stream name. */
     private boolean toldRoutes;
 
@@ -85,7 +87,7 @@ final class RouteAcceptor implements StreamAcceptor {
             stream.reset(ErrorCode.UNKNOWN_ROUTE, "no route for stream name '" + stream.name() + "' on the destination");
             return;
         }
-        RouteQueue queue = queues.computeIfAbsent(stream.name(), n -> new RouteQueue());
+        RouteQueue queue = queues.computeIfAbsent(target, t -> new RouteQueue());
         if (!queue.dialing) {
             queue.dialing = true;
             dial(queue, stream, target);
@@ -129,7 +131,7 @@ final class RouteAcceptor implements StreamAcceptor {
         }
     }
 
-    /** One route's dials: at most one in flight, the rest waiting in the order they were opened. */
+    /** One socket's dials: at most one in flight, the rest waiting in the order they were opened. */
     private static final class RouteQueue {
         /** Whether a dial is in flight; the next waiting stream is dialled when it has ended. */
         boolean dialing;

@@ -26,6 +26,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -112,15 +113,18 @@ public final class SourceEndpoint implements Tunnel {
     }
 
     /**
-     * Connects, waits for the handshakes, binds the exposed sockets with {@code access};
+     * Connects, waits for the handshakes, binds the exposed sockets with {@code access} (a connection
+     * on one named in {@code concurrentNames} made while an earlier one there is open opens a
+     * stream of the name it maps to);
      * {@code tls} null means plaintext. A lost connection is resumed when {@code config} keeps
      * sessions ({@link SessionConfig#resumable()}) and the destination does too. With
      * {@code reconnect}, a session that ends later (not resumed) is replaced by a new one instead
      * of ending the source; the first connection must succeed.
      */
-    public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes, SessionConfig config,
-                                     LoopResources given, SessionListener listener, TlsSettings tls,
-                                     SocketAccess access, boolean reconnect) {
+    public static Mono<Tunnel> start(InetSocketAddress connect, Map<String, Path> exposes,
+                                     Map<String, String> concurrentNames, SessionConfig config, LoopResources given,
+                                     SessionListener listener, TlsSettings tls, SocketAccess access,
+                                     boolean reconnect) {
         Loops loops = Loops.of(given, "migtunnel-src");
         Supplier<Mono<Attached>> connector = () -> connectOnce(connect, config, loops, listener, tls);
         Function<MuxSession, Mono<Connection>> resumer = session -> resumeOnce(connect, session, loops, tls);
@@ -130,7 +134,8 @@ public final class SourceEndpoint implements Tunnel {
             .flatMap(link -> {
                 current.set(link);
                 return Flux.fromIterable(exposes.entrySet())
-                    .concatMap(e -> expose(current, e.getKey(), e.getValue(), loops, access))
+                    .concatMap(e -> expose(current, e.getKey(), concurrentNames.getOrDefault(e.getKey(), e.getKey()),
+                        e.getValue(), loops, access))
                     .doOnNext(created::add)
                     .collectList()
                     .flatMap(bound -> unlessClosed(link.session(), bound))
@@ -294,8 +299,9 @@ public final class SourceEndpoint implements Tunnel {
         return Mono.firstWithSignal(ended, Mono.just(sockets));
     }
 
-    private static Mono<ExposedSocket> expose(CurrentLink current, String name, Path socket, Loops loops,
-                                              SocketAccess access) {
+    /** Binds {@code socket}; a connection there opens {@code name}, or {@code concurrentName} while another is open. */
+    private static Mono<ExposedSocket> expose(CurrentLink current, String name, String concurrentName, Path socket,
+                                              Loops loops, SocketAccess access) {
         try {
             SocketFiles.prepareForBind(socket);
         } catch (IOException e) {
@@ -306,6 +312,7 @@ public final class SourceEndpoint implements Tunnel {
         // socket with the wrong mode, and Netty, which deletes the path it bound when it closes,
         // deletes only the temporary name, never a file another process has put at the path since.
         Path bindAt = SocketFiles.temporaryName(socket);
+        AtomicInteger open = new AtomicInteger(); // this socket's connections now open
         return TcpServer.create()
             .runOn(loops.resources())
             .bindAddress(() -> new DomainSocketAddress(bindAt.toString()))
@@ -321,8 +328,10 @@ public final class SourceEndpoint implements Tunnel {
                     conn.dispose();
                     return;
                 }
-                link.session().open(name).subscribe(
-                    stream -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), stream)),
+                String stream = open.getAndIncrement() == 0 ? name : concurrentName;
+                conn.onDispose(open::decrementAndGet);
+                link.session().open(stream).subscribe(
+                    opened -> conn.channel().eventLoop().execute(() -> LocalSocketBridge.join(conn.channel(), opened)),
                     error -> {
                         log.warn("cannot open a stream for a connection on {}: {}", socket, error.getMessage());
                         conn.dispose();

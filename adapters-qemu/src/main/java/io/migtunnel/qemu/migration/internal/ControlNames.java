@@ -8,6 +8,11 @@ public final class ControlNames {
     public static final String CONTROL = "control";
     /** The QEMU migration stream (several connections with multifd). */
     public static final String MIGRATION = "migration";
+    /**
+     * QEMU's postcopy-preempt channel: its second connection to the migration socket, at the most
+     * urgent priority; the destination connects it to the same socket, after {@link #MIGRATION}.
+     */
+    public static final String PREEMPT = "migration/preempt";
 
     private ControlNames() {
     }

@@ -177,6 +177,11 @@ public final class IncomingMigration {
             }
             caps.put(name, Boolean.TRUE.equals(on));
         });
+        boolean preempt = Boolean.TRUE.equals(caps.get(QemuCapabilities.POSTCOPY_PREEMPT));
+        if (preempt) {
+            call(QemuCapabilities.query(qmp)).require(QemuCapabilities.POSTCOPY_PREEMPT, "destination",
+                "postcopy-preempt (--postcopy-preempt)");
+        }
         Map<String, Object> params = new LinkedHashMap<>();
         Integer channels = req.parameters().multifdChannels();
         if (channels != null) {
@@ -222,6 +227,9 @@ public final class IncomingMigration {
         call(qmp.execute("migrate-incoming", Map.of("uri", "unix:" + migration)));
         restrict(migration);
         route(ControlNames.MIGRATION, migration);
+        if (preempt) { // the same socket: the route acceptor dials it after the main channel's
+            route(ControlNames.PREEMPT, migration);
+        }
         disks.keySet().forEach(name -> route(name, nbd));
         qmpWatch = qmp.events().subscribe(this::onDestinationEvent, e -> { }, this::onDestinationGone);
         prepared = true;

@@ -48,7 +48,7 @@ final class RamMigration {
      * The capabilities; the source alone pauses before switch-over (to complete the mirrors),
      * throttles and uses XBZRLE, the destination alone measures postcopy's blocktime. Postcopy's
      * capability is on wherever the migration may switch to it: QEMU needs it on both sides
-     * before the migration starts.
+     * before the migration starts; so is postcopy-preempt's, when asked for.
      */
     static Map<String, Boolean> capabilities(MigrationOptions options, boolean source) {
         ConvergenceOptions c = options.convergence();
@@ -56,6 +56,9 @@ final class RamMigration {
         caps.put("events", true);
         caps.put("multifd", options.multifdChannels() > 0);
         caps.put("postcopy-ram", options.mayRunPostcopy());
+        if (options.postcopyPreempt()) {
+            caps.put(QemuCapabilities.POSTCOPY_PREEMPT, true);
+        }
         if (source) {
             caps.put("pause-before-switchover", true);
             caps.put("auto-converge", c.autoConverge());
@@ -89,9 +92,17 @@ final class RamMigration {
         return params;
     }
 
-    /** Sets capabilities and parameters and runs {@code migrate} into {@code socket} (then postcopy, if asked). */
-    void start(Path socket) {
-        qemu.call(qemu.client().migrateSetCapabilities(capabilities(options, true)));
+    /**
+     * Sets capabilities and parameters and runs {@code migrate} into {@code socket} (then postcopy,
+     * if asked). Postcopy-preempt, when {@code known} and not asked for, is turned off: QEMU keeps
+     * capabilities from an earlier migration, and refuses it without postcopy-ram.
+     */
+    void start(Path socket, QemuCapabilities known) {
+        Map<String, Boolean> caps = capabilities(options, true);
+        if (!options.postcopyPreempt() && known.has(QemuCapabilities.POSTCOPY_PREEMPT)) {
+            caps.put(QemuCapabilities.POSTCOPY_PREEMPT, false);
+        }
+        qemu.call(qemu.client().migrateSetCapabilities(caps));
         qemu.call(qemu.client().migrateSetParameters(parameters(options)));
         started = true;
         watch = new ConvergenceWatch(options, System.nanoTime());

@@ -103,6 +103,10 @@ public final class SourceRun {
         wasRunning = status.equals("running");
         List<BlockDevices.Disk> disks = BlockDevices.select(BlockDevices.list(qemu.call(qmp.queryBlock())), options.disks());
         QemuCommands commands = qemu.call(QemuCommands.query(qmp));
+        QemuCapabilities capabilities = qemu.call(QemuCapabilities.query(qmp));
+        if (options.postcopyPreempt()) {
+            capabilities.require(QemuCapabilities.POSTCOPY_PREEMPT, "source", "--postcopy-preempt");
+        }
         vm = options.vm() != null ? options.vm() : qemu.call(qmp.execute("query-name")).path("name").asText("vm");
         if (vm.isEmpty()) {
             vm = "vm";
@@ -121,7 +125,7 @@ public final class SourceRun {
         mirrors.awaitReady();
 
         progress.step(MigrationStep.START_MIGRATION);
-        ram.start(migrationSocket);
+        ram.start(migrationSocket, capabilities);
 
         progress.step(MigrationStep.MIGRATE_RAM);
         ram.awaitPreSwitchover();
@@ -151,7 +155,10 @@ public final class SourceRun {
     private Path connectTunnel(List<BlockDevices.Disk> disks) throws IOException {
         dir = PrivateDirs.create("migtunnel-src-");
         Path migrationSocket = dir.resolve("migration.sock");
-        TunnelSource spec = tunnelSource.expose(ControlNames.MIGRATION, migrationSocket);
+        // With postcopy-preempt, QEMU's second connection (made while the first is open) is the preempt channel.
+        TunnelSource spec = options.postcopyPreempt()
+            ? tunnelSource.expose(ControlNames.MIGRATION, migrationSocket, ControlNames.PREEMPT)
+            : tunnelSource.expose(ControlNames.MIGRATION, migrationSocket);
         for (BlockDevices.Disk d : disks) {
             DiskMirrors.Mirror m = mirrors.add(d, dir);
             spec = spec.expose(m.stream(), m.socket());
