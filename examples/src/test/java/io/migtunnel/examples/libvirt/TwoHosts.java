@@ -50,7 +50,7 @@ final class TwoHosts implements BeforeAllCallback, AfterEachCallback, AfterAllCa
         shutdownHook = new Thread(this::closeAll, "libvirt-hosts-cleanup");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
-            guest = RandomRamGuest.create(dir.resolve("guest"));
+            guest = BusyLibvirtGuest.create(dir.resolve("guest"));
             a = own(LibvirtHost.start(A, dir.resolve(A)));
             b = own(LibvirtHost.start(B, dir.resolve(B)));
             HostCertificates pki = HostCertificates.newCa(dir.resolve("pki"));
@@ -81,8 +81,8 @@ final class TwoHosts implements BeforeAllCallback, AfterEachCallback, AfterAllCa
     @Override
     public void afterAll(ExtensionContext context) {
         if (!measurements.isEmpty()) {
-            System.out.println("libvirt migrations of one guest (" + guest.name() + ": 128 MiB RAM, two 64 MiB disks, "
-                + "TCG), measured in this run:\n" + measurements.table());
+            System.out.println("libvirt migrations of one guest (" + guest.description() + "), measured in this run:\n"
+                + measurements.table());
         }
         closeAll();
         if (shutdownHook != null) {
