@@ -19,7 +19,7 @@ import java.util.stream.IntStream;
 /**
  * The project's busy guest ({@link BusyGuest}) as a libvirt domain: machine {@code pc}, the
  * multiboot kernel booted directly, two IDE qcow2 disks of random data, COM1 to a file on the
- * host it runs on. It dirties 32 MiB of RAM at {@link #DIRTY_KIB_PER_SECOND} (each page stamped
+ * host it runs on. It dirties 16 MiB of RAM at {@link #DIRTY_KIB_PER_SECOND} (each page stamped
  * with its sweep) and writes {@link #WRITES_PER_SECOND} stamped sectors a second to each disk:
  * a rate precopy converges at even at the 20 MiB/s the abort test caps the migration to.
  *
@@ -45,7 +45,7 @@ final class BusyLibvirtGuest implements Guest {
 
     private BusyLibvirtGuest(Path dir) throws Exception {
         this.dir = Files.createDirectories(dir);
-        busy = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 32 * MIB).withDirtyRate(DIRTY_KIB_PER_SECOND)
+        busy = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 16 * MIB).withDirtyRate(DIRTY_KIB_PER_SECOND)
             .withDiskWrites(WRITES_PER_SECOND);
         DomainXml domain = DomainXml.named(NAME).memoryMiB(128).machine("pc")
             .kernel(BusyGuest.kernel().toString(), busy.commandLine()).serialFile(SERIAL);
@@ -70,7 +70,7 @@ final class BusyLibvirtGuest implements Guest {
 
     @Override
     public String description() {
-        return NAME + ": the busy guest, 128 MiB RAM of which 32 MiB dirtied at " + DIRTY_KIB_PER_SECOND / 1024
+        return NAME + ": the busy guest, 128 MiB RAM of which 16 MiB dirtied at " + DIRTY_KIB_PER_SECOND / 1024
             + " MiB/s, two 64 MiB IDE disks written " + WRITES_PER_SECOND + " sectors/s each, TCG";
     }
 

@@ -44,6 +44,9 @@ final class Migration {
         args.addAll(route.arguments(from, to));
         args.addAll(variant.options());
         args.addAll(List.of(extra));
+        if (variant.sourceQmp() != null) {
+            from.virshOk("qemu-monitor-command", guest.name(), variant.sourceQmp());
+        }
         Daemon virsh = from.spawn("virsh-migrate-" + COUNT.incrementAndGet(),
             LibvirtHost.virshCommand(args.toArray(String[]::new)));
         return new Migration(from, to, guest.name(), route, variant, virsh);
