@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.stream.IntStream;
 
 /**
@@ -163,7 +164,7 @@ final class BusyLibvirtGuest implements Guest {
         }
     }
 
-    private void awaitProgress(LibvirtHost host, String what, java.util.function.Predicate<GuestStatus> done)
+    private void awaitProgress(LibvirtHost host, String what, Predicate<GuestStatus> done)
         throws Exception {
         GuestStatus reached = Await.until(what + " of the busy guest on " + host, PROGRESS, () -> {
             try {

@@ -2,6 +2,7 @@ package io.migtunnel.examples.libvirt;
 
 import io.migtunnel.testing.Cmd;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -30,7 +31,7 @@ final class HostLink {
     }
 
     private static void ip(LibvirtHost host, String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("ip"));
+        List<String> command = new ArrayList<>(List.of("ip"));
         command.addAll(List.of(args));
         Cmd.Result r = host.run(IP, command);
         if (r.exitCode() != 0) {

@@ -233,8 +233,9 @@ class LibvirtMigrationTest {
 
     /**
      * Migrates the guest (running on {@code from}) to {@code to}, which first gets what an incoming
-     * guest needs; for {@link Variant#POSTCOPY}, switches to postcopy once RAM is being copied and
-     * waits for the source to say so ("Suspended Post-copy").
+     * guest needs; for {@link Variant#POSTCOPY}, caps RAM's precopy while the disks are copied,
+     * switches to postcopy once RAM is being copied and waits for the source to say so
+     * ("Suspended Post-copy").
      */
     private static Migration.Result migrate(LibvirtHost from, LibvirtHost to, Route route, Variant variant)
         throws Exception {
@@ -244,6 +245,8 @@ class LibvirtMigrationTest {
         int mark = events.mark();
         Migration migration = Migration.start(guest, from, to, route, variant);
         if (variant == Variant.POSTCOPY) {
+            migration.awaitJob("the disks being copied", JobInfo::copyingDisks);
+            migration.limitRamBandwidth();
             migration.awaitJob("RAM being migrated", JobInfo::migratingRam);
             migration.startPostcopy();
             events.await(mark, guest.name(), "Suspended Post-copy");

@@ -44,9 +44,6 @@ final class Migration {
         args.addAll(route.arguments(from, to));
         args.addAll(variant.options());
         args.addAll(List.of(extra));
-        if (variant.sourceQmp() != null) {
-            from.virshOk("qemu-monitor-command", guest.name(), variant.sourceQmp());
-        }
         Daemon virsh = from.spawn("virsh-migrate-" + COUNT.incrementAndGet(),
             LibvirtHost.virshCommand(args.toArray(String[]::new)));
         return new Migration(from, to, guest.name(), route, variant, virsh);
@@ -81,6 +78,17 @@ final class Migration {
     /** {@code virsh migrate-postcopy}: from now on the destination runs the guest and pulls what RAM is left. */
     void startPostcopy() throws Exception {
         from.virshOk("migrate-postcopy", domain);
+    }
+
+    /**
+     * Caps the source QEMU's RAM precopy at 1 MiB/s ({@code max-bandwidth}, QMP through
+     * {@code virsh qemu-monitor-command}). Call it while the disks are being copied: libvirt has
+     * set its own {@code --bandwidth} by then and sets no other before RAM; the disk mirror keeps
+     * its own speed, and postcopy is limited only by {@code max-postcopy-bandwidth} (none).
+     */
+    void limitRamBandwidth() throws Exception {
+        from.virshOk("qemu-monitor-command", domain,
+            "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":1048576}}");
     }
 
     /** {@code virsh domjobabort} on the source. */

@@ -1,6 +1,7 @@
 package io.migtunnel.examples.libvirt;
 
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * How {@code virsh migrate --p2p} reaches the destination: the destination libvirtd's URI (the
@@ -36,7 +37,7 @@ interface Route {
         return route("migtunnel, RPC outside", (from, to) -> tunnel.arguments(from, to, to.uri()));
     }
 
-    private static Route route(String label, java.util.function.BiFunction<LibvirtHost, LibvirtHost, List<String>> args) {
+    private static Route route(String label, BiFunction<LibvirtHost, LibvirtHost, List<String>> args) {
         return new Route() {
             @Override
             public String label() {

@@ -9,10 +9,10 @@ enum Variant {
     /** QEMU's multifd: a main connection and four channels, each its own stream through the tunnel. */
     PARALLEL(5, "--parallel", "--parallel-connections", "4"),
     /**
-     * Switched to postcopy with {@code virsh migrate-postcopy} while RAM is being copied. So that
-     * precopy cannot converge first (the busy guest's dirty pages fit in the default 300 ms at
-     * once), the source QEMU's {@code downtime-limit} is 1 ms, and the precopy part is capped at
-     * 64 MiB/s (disks and RAM).
+     * Switched to postcopy with {@code virsh migrate-postcopy} while RAM is being copied. The disks
+     * are copied at 64 MiB/s; RAM, so that precopy cannot converge before the switch, at 1 MiB/s
+     * (below the busy guest's dirty rate: {@link Migration#limitRamBandwidth}); postcopy itself is
+     * not limited.
      */
     POSTCOPY(1, "--postcopy", "--bandwidth", "64");
 
@@ -27,14 +27,6 @@ enum Variant {
     /** The options of {@code virsh migrate} that make this variant. */
     List<String> options() {
         return options;
-    }
-
-    /**
-     * What the source QEMU needs before {@code virsh migrate} (QMP, through
-     * {@code virsh qemu-monitor-command}), or null.
-     */
-    String sourceQmp() {
-        return this == POSTCOPY ? "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":1}}" : null;
     }
 
     /** The connections QEMU opens for the migration stream (not counting NBD). */
