@@ -69,8 +69,11 @@ public record GuestStatus(long sweep, long position, long pagesDirtied, List<Lon
         return ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN).getInt(40);
     }
 
-    /** Parses a status block; throws if it is not one. */
-    static GuestStatus parse(byte[] block) {
+    /**
+     * Parses a status block ({@link #SIZE} bytes read at {@link #ADDRESS}, e.g. by a
+     * {@code pmemsave} of a VM started by libvirt); throws if it is not one.
+     */
+    public static GuestStatus parse(byte[] block) {
         if (!present(block)) {
             throw new IllegalArgumentException("no busy guest status block (magic and version) at 0x"
                 + Long.toHexString(ADDRESS));

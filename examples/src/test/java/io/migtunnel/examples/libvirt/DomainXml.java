@@ -5,10 +5,9 @@ import java.util.List;
 
 /**
  * The libvirt domain of the migration tests: a TCG ({@code type='qemu'}) x86 guest with one vCPU
- * and no devices but its disks (no network, display, USB or balloon). Everything a guest may
- * need is a setting here, so that another guest (the project's busy guest: machine {@code pc},
- * IDE disks, {@code -kernel}/{@code -append}) replaces the random-RAM one by a different
- * configuration of this class, not another XML.
+ * and no devices but its disks and, if asked, a serial port to a file (no network, display, USB
+ * or balloon). Everything a guest needs is a setting here (the busy guest: machine {@code pc},
+ * IDE disks, {@code -kernel}/{@code -append}, serial to a file).
  */
 final class DomainXml {
     /** A qcow2 disk at {@code path} (the same path on every host), as guest device {@code target} on {@code bus}. */
@@ -21,6 +20,7 @@ final class DomainXml {
     private final List<Disk> disks = new ArrayList<>();
     private String kernel;
     private String append;
+    private String serialFile;
     private final List<String> qemuArgs = new ArrayList<>();
 
     private DomainXml(String name) {
@@ -62,15 +62,16 @@ final class DomainXml {
         return this;
     }
 
+    /** Writes the guest's first serial port (COM1) to {@code path} on the host it runs on. */
+    DomainXml serialFile(String path) {
+        this.serialFile = path;
+        return this;
+    }
+
     /** Arguments added to QEMU's command line ({@code <qemu:commandline>}; libvirt marks the domain tainted). */
     DomainXml qemuArgs(String... args) {
         qemuArgs.addAll(List.of(args));
         return this;
-    }
-
-    /** Loads {@code file} (on every host) into guest RAM at {@code address} at reset: {@code -device loader}. */
-    DomainXml ramBlob(String file, long address) {
-        return qemuArgs("-device", "loader,file=" + file + ",addr=0x" + Long.toHexString(address));
     }
 
     String render() {
@@ -87,6 +88,7 @@ final class DomainXml {
             x.append("    <boot dev='hd'/>\n");
         }
         x.append("  </os>\n");
+        x.append("  <features>\n    <acpi/>\n  </features>\n");
         x.append("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n");
         x.append("  <devices>\n");
         for (Disk d : disks) {
@@ -94,6 +96,10 @@ final class DomainXml {
             x.append("      <source file='").append(escape(d.path())).append("'/>\n");
             x.append("      <target dev='").append(escape(d.target())).append("' bus='").append(escape(d.bus()))
                 .append("'/>\n    </disk>\n");
+        }
+        if (serialFile != null) {
+            x.append("    <serial type='file'>\n      <source path='").append(escape(serialFile))
+                .append("'/>\n      <target port='0'/>\n    </serial>\n");
         }
         x.append("    <controller type='usb' model='none'/>\n    <memballoon model='none'/>\n");
         x.append("  </devices>\n");

@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * its own hostname and {@code host_uuid} (libvirt refuses to migrate to itself), its own
  * {@code /etc} and {@code /var} (overlays on the machine's, so {@code /etc/libvirt},
  * {@code /etc/passwd}, {@code /etc/migtunnel} and {@code /var/lib|log|cache/libvirt} are this
- * host's and nothing is written to the machine's) and an empty {@code /run}; and a
+ * host's and nothing is written to the machine's), an empty {@code /run} and a network namespace
+ * of its own (loopback only, until {@link HostLink} joins it to its peer); and a
  * {@code libvirtd} started by hand in it (there is no systemd here).
  *
  * <p>Programs run "on" the host through {@code nsenter} into its namespaces, so they see the
@@ -43,6 +44,7 @@ final class LibvirtHost implements AutoCloseable {
     private final List<Daemon> daemons = new ArrayList<>();
     private Daemon holder;
     private Daemon libvirtd;
+    private String address;
 
     private LibvirtHost(String name, Path dir) {
         this.name = name;
@@ -80,6 +82,36 @@ final class LibvirtHost implements AutoCloseable {
         return Path.of("/proc/" + holder.pid() + "/root" + inside);
     }
 
+    /** The holder's PID: its namespaces are this host's. */
+    long pid() {
+        return holder.pid();
+    }
+
+    /** This host's address on the link to its peer ({@link HostLink}). */
+    String address() {
+        if (address == null) {
+            throw new IllegalStateException(name + " is not linked to a peer");
+        }
+        return address;
+    }
+
+    void address(String linkAddress) {
+        this.address = linkAddress;
+    }
+
+    /** This host's TCP counters now ({@code /proc/PID/net/snmp}: its network namespace's). */
+    TcpCounters tcpCounters() throws IOException {
+        return TcpCounters.read(Path.of("/proc/" + holder.pid() + "/net/snmp"));
+    }
+
+    /** This host's TCP connections now, listeners left out ({@code /proc/PID/net/tcp} and {@code tcp6}). */
+    List<TcpCounters.Connection> tcpConnections() throws IOException {
+        List<TcpCounters.Connection> all = new ArrayList<>(TcpCounters.connections(Path.of("/proc/" + holder.pid()
+            + "/net/tcp")));
+        all.addAll(TcpCounters.connections(Path.of("/proc/" + holder.pid() + "/net/tcp6")));
+        return all;
+    }
+
     /** The URI another host's libvirtd reaches this one's with: its UNIX socket, seen from any namespace. */
     String uri() {
         return "qemu+unix:///system?socket=" + path("/run/libvirt/libvirt-sock");
@@ -88,7 +120,7 @@ final class LibvirtHost implements AutoCloseable {
     /** {@code command} as it runs on this host: in its mount and UTS namespaces. */
     List<String> onHost(List<String> command) {
         List<String> out = new ArrayList<>(List.of("nsenter", "--target", Long.toString(holder.pid()), "--mount",
-            "--uts", "--"));
+            "--uts", "--net", "--"));
         out.addAll(command);
         return out;
     }
@@ -160,10 +192,11 @@ final class LibvirtHost implements AutoCloseable {
             + overlay("/etc", etc) + overlay("/var", var)
             + "mount -t tmpfs -o mode=0755 tmpfs /run\n"
             + "hostname " + name + "\n"
+            + "ip link set lo up\n"
             + "echo ready\n"
             + "exec sleep infinity\n";
         holder = Daemon.start("namespaces@" + name,
-            List.of("unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", script),
+            List.of("unshare", "--mount", "--uts", "--net", "--propagation", "private", "--", "sh", "-c", script),
             logs().resolve("namespaces.log"));
         Await.until("the namespaces of " + name, START, () -> {
             holder.assertAlive();

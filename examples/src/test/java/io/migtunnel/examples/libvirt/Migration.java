@@ -80,6 +80,17 @@ final class Migration {
         from.virshOk("migrate-postcopy", domain);
     }
 
+    /**
+     * Caps the source QEMU's RAM precopy at 1 MiB/s ({@code max-bandwidth}, QMP through
+     * {@code virsh qemu-monitor-command}). Call it while the disks are being copied: libvirt has
+     * set its own {@code --bandwidth} by then and sets no other before RAM; the disk mirror keeps
+     * its own speed, and postcopy is limited only by {@code max-postcopy-bandwidth} (none).
+     */
+    void limitRamBandwidth() throws Exception {
+        from.virshOk("qemu-monitor-command", domain,
+            "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":1048576}}");
+    }
+
     /** {@code virsh domjobabort} on the source. */
     void abort() throws Exception {
         from.virshOk("domjobabort", domain);

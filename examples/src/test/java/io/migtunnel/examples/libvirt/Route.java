@@ -1,13 +1,12 @@
 package io.migtunnel.examples.libvirt;
 
-import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
- * How {@code virsh migrate --p2p} reaches the destination: the destination libvirtd's URI and the
- * options that say where QEMU's migration stream and the disks' NBD connections go. libvirt's RPC
- * between the daemons always uses the destination's own UNIX socket here; issue 14 adds a route
- * that carries it through the tunnel too.
+ * How {@code virsh migrate --p2p} reaches the destination: the destination libvirtd's URI (the
+ * source libvirtd's RPC connection) and the options that say where QEMU's migration stream and
+ * the disks' NBD connections go.
  */
 interface Route {
     /** For the measurement table. */
@@ -16,37 +15,38 @@ interface Route {
     /** The destination URI and the transport options of {@code virsh migrate}. */
     List<String> arguments(LibvirtHost from, LibvirtHost to);
 
-    /** libvirt's own migration: QEMU's TCP migration and NBD connections, straight over loopback. */
+    /**
+     * libvirt's own migration: QEMU's TCP migration and NBD connections across the link, libvirt's
+     * RPC over the destination's UNIX socket.
+     */
     static Route direct() {
-        return new Route() {
-            @Override
-            public String label() {
-                return "libvirt direct (TCP)";
-            }
-
-            @Override
-            public List<String> arguments(LibvirtHost from, LibvirtHost to) {
-                return List.of(to.uri(), "--listen-address", "127.0.0.1", "--migrateuri", "tcp://127.0.0.1");
-            }
-        };
+        return route("libvirt direct (TCP)", (from, to) -> List.of(to.uri(), "--listen-address", to.address(),
+            "--migrateuri", "tcp://" + to.address()));
     }
 
-    /** Migration and disks through the forwarders of {@code tunnel}, as README "Under libvirt" says. */
+    /**
+     * Everything through {@code tunnel} (issue 14): libvirt's RPC to the socket the source exposes,
+     * migration and disks as README "Under libvirt" says.
+     */
     static Route through(Tunnel tunnel) {
+        return route("migtunnel, RPC inside", (from, to) -> tunnel.arguments(from, to, tunnel.libvirtUri()));
+    }
+
+    /** Migration and disks through {@code tunnel}, libvirt's RPC outside it (the destination's UNIX socket). */
+    static Route throughRpcOutside(Tunnel tunnel) {
+        return route("migtunnel, RPC outside", (from, to) -> tunnel.arguments(from, to, to.uri()));
+    }
+
+    private static Route route(String label, BiFunction<LibvirtHost, LibvirtHost, List<String>> args) {
         return new Route() {
             @Override
             public String label() {
-                return "through migtunnel (mTLS)";
+                return label;
             }
 
             @Override
             public List<String> arguments(LibvirtHost from, LibvirtHost to) {
-                if (from != tunnel.from() || to != tunnel.to()) {
-                    throw new IllegalArgumentException("tunnel " + tunnel + " does not go from " + from + " to " + to);
-                }
-                List<String> args = new ArrayList<>(List.of(to.uri()));
-                args.addAll(List.of("--migrateuri", tunnel.migrateUri(), "--disks-uri", tunnel.disksUri()));
-                return args;
+                return args.apply(from, to);
             }
         };
     }

@@ -1,8 +1,7 @@
 package io.migtunnel.examples.libvirt;
 
-import io.migtunnel.metrics.Scraper;
 import io.migtunnel.testing.Await;
-import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.Cmd;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -16,11 +15,13 @@ import java.util.Map;
 
 /**
  * The migtunnel forwarders for migrations from one host into another, deployed as README "A
- * cluster" says: {@code migtunnel destination} on the destination host routes {@code migration}
- * and {@code nbd} to {@code /run/migtunnel/TO/{mig,nbd}.sock}, where libvirt's incoming QEMU
- * listens; {@code migtunnel source} on the source host connects to it by name ({@code TO:PORT},
- * mutual TLS with the hosts' own certificates, the destination allowing only {@code DNS:FROM}) and
- * exposes the same two paths on its own host, where libvirt's source QEMU connects. The
+ * cluster" says: {@code migtunnel destination} on the destination host (listening on its link
+ * address) routes {@code migration} and {@code nbd} to {@code /run/migtunnel/TO/{mig,nbd}.sock},
+ * where libvirt's incoming QEMU listens, and {@code libvirt} to its libvirtd's own socket
+ * {@code /run/libvirt/libvirt-sock}; {@code migtunnel source} on the source host connects to it by
+ * name ({@code TO:PORT}, mutual TLS with the hosts' own certificates, the destination allowing
+ * only {@code DNS:FROM}) and exposes the two QEMU paths and {@code /run/migtunnel/TO/libvirt.sock}
+ * on its own host, where libvirt's source QEMU and source libvirtd connect (issue 14). The
  * directories are named after the destination host, so a host's incoming directory and its
  * sources' directories never share a path.
  */
@@ -28,6 +29,8 @@ final class Tunnel implements AutoCloseable {
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration STOP = Duration.ofSeconds(15);
     static final Path MIGTUNNEL = Path.of("").toAbsolutePath().getParent().resolve("bin/migtunnel");
+    /** Where a host's libvirtd listens (read-write), the path the destination routes {@code libvirt} to. */
+    static final String LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock";
     static final Path CLI_JAR = MIGTUNNEL.getParent().getParent().resolve("cli/target/migtunnel-cli.jar");
 
     private final LibvirtHost from;
@@ -36,8 +39,8 @@ final class Tunnel implements AutoCloseable {
     private final int port;
     private final Daemon destination;
     private final Daemon source;
-    private final Scraper sourceMetrics;
-    private final Scraper destinationMetrics;
+    private final HostMetrics sourceMetrics;
+    private final HostMetrics destinationMetrics;
 
     private Tunnel(LibvirtHost from, LibvirtHost to, String dir, int port, Daemon destination, Daemon source,
                    int sourceMetrics, int destinationMetrics) {
@@ -47,8 +50,8 @@ final class Tunnel implements AutoCloseable {
         this.port = port;
         this.destination = destination;
         this.source = source;
-        this.sourceMetrics = new Scraper(sourceMetrics);
-        this.destinationMetrics = new Scraper(destinationMetrics);
+        this.sourceMetrics = new HostMetrics(from, sourceMetrics);
+        this.destinationMetrics = new HostMetrics(to, destinationMetrics);
     }
 
     /**
@@ -75,31 +78,33 @@ final class Tunnel implements AutoCloseable {
         to.directory(dir, "rwxrwx---");
         from.directory(dir, "rwxr-xr-x");
 
-        List<String> dst = new ArrayList<>(List.of(MIGTUNNEL.toString(), "destination", "--listen", "127.0.0.1:" + port,
+        List<String> dst = new ArrayList<>(List.of(MIGTUNNEL.toString(), "destination", "--listen", to.address() + ":" + port,
             "--route", "migration=" + dir + "/mig.sock", "--route", "nbd=" + dir + "/nbd.sock",
+            "--route", "libvirt=" + LIBVIRT_SOCKET,
             "--tls-allow-subject", "DNS:" + from.name(), "--metrics", "127.0.0.1:" + destinationMetrics));
         dst.addAll(HostCertificates.options());
         dst.addAll(List.of(options));
         Daemon destination = to.spawn("migtunnel-destination-" + instance, dst);
         Await.until("the destination on " + to + " to listen on " + port, START, () -> {
             destination.assertAlive();
-            return ListeningSockets.tcp(port);
+            return !to.run(Duration.ofSeconds(10), List.of("ss", "-Hltn", "sport", "=", ":" + port)).stdout().isBlank();
         });
 
         List<String> src = new ArrayList<>(List.of(MIGTUNNEL.toString(), "source", "--connect", to.name() + ":" + port,
             "--expose", "migration=" + dir + "/mig.sock", "--expose", "nbd=" + dir + "/nbd.sock",
-            "--metrics", "127.0.0.1:" + sourceMetrics));
+            "--expose", "libvirt=" + dir + "/libvirt.sock", "--metrics", "127.0.0.1:" + sourceMetrics));
         src.addAll(HostCertificates.options());
         src.addAll(List.of(options));
         Daemon source = from.spawn("migtunnel-source-" + instance, src);
         Tunnel tunnel = new Tunnel(from, to, dir, port, destination, source, sourceMetrics, destinationMetrics);
         try {
-            Await.until("the source on " + from + " to expose " + dir + "/{mig,nbd}.sock", START, () -> {
+            Await.until("the source on " + from + " to expose " + dir + "/{mig,nbd,libvirt}.sock", START, () -> {
                 source.assertAlive();
                 destination.assertAlive();
                 return source.output().contains("ready:")
                     && Files.exists(from.path(dir + "/mig.sock"), LinkOption.NOFOLLOW_LINKS)
-                    && Files.exists(from.path(dir + "/nbd.sock"), LinkOption.NOFOLLOW_LINKS);
+                    && Files.exists(from.path(dir + "/nbd.sock"), LinkOption.NOFOLLOW_LINKS)
+                    && Files.exists(from.path(dir + "/libvirt.sock"), LinkOption.NOFOLLOW_LINKS);
             });
         } catch (AssertionError e) {
             tunnel.close();
@@ -131,26 +136,53 @@ final class Tunnel implements AutoCloseable {
         return "unix://" + dir + "/nbd.sock";
     }
 
+    /**
+     * The p2p destination URI of {@code virsh migrate} through the tunnel: the source libvirtd's
+     * RPC connection to the destination's goes to the socket the source exposes.
+     */
+    String libvirtUri() {
+        return "qemu+unix:///system?socket=" + dir + "/libvirt.sock";
+    }
+
+    /**
+     * The destination URI {@code libvirtUri} and the options of {@code virsh migrate} that send
+     * migration and disks through this tunnel; fails unless it goes from {@code from} to {@code to}.
+     */
+    List<String> arguments(LibvirtHost from, LibvirtHost to, String libvirtUri) {
+        if (from != this.from || to != this.to) {
+            throw new IllegalArgumentException("tunnel " + this + " does not go from " + from + " to " + to);
+        }
+        return List.of(libvirtUri, "--migrateuri", migrateUri(), "--disks-uri", disksUri());
+    }
+
     /** The destination's TCP port: the tunnel's one connection between the hosts. */
     int port() {
         return port;
     }
 
-    Scraper sourceMetrics() {
-        return sourceMetrics;
-    }
-
     /** A sample of the source's metrics, 0 when absent. */
     double sourceSample(String name, Map<String, String> labels) throws Exception {
-        double v = sourceMetrics.sample(name, labels);
-        return Double.isNaN(v) ? 0 : v;
+        return sourceMetrics.sample(name, labels);
+    }
+
+    /**
+     * Resets the tunnel's TCP connection from outside the JVM, as a router would: {@code ss -K} in
+     * the source host's network namespace. Returns how many sockets ss destroyed.
+     */
+    int cut() throws Exception {
+        Cmd.Result r = from.run(Duration.ofSeconds(30), List.of("ss", "-K", "-H", "-t", "state", "established",
+            "dport", "=", ":" + port));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("ss -K on " + from + ": " + r.describe());
+        }
+        return (int) r.stdout().lines().filter(l -> !l.isBlank()).count();
     }
 
     /** Both ends run and say a session is up. */
     void assertUp() throws Exception {
         source.assertAlive();
         destination.assertAlive();
-        if (sourceMetrics.get("/health").statusCode() != 200 || destinationMetrics.get("/health").statusCode() != 200) {
+        if (!sourceMetrics.healthy() || !destinationMetrics.healthy()) {
             throw new AssertionError("tunnel " + this + " has no session up\n" + logs());
         }
     }
@@ -160,7 +192,7 @@ final class Tunnel implements AutoCloseable {
         Await.until("tunnel " + this + " to have a session up again", START, () -> {
             source.assertAlive();
             destination.assertAlive();
-            return sourceMetrics.get("/health").statusCode() == 200 && destinationMetrics.get("/health").statusCode() == 200;
+            return sourceMetrics.healthy() && destinationMetrics.healthy();
         });
     }
 

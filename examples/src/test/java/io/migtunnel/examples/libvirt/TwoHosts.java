@@ -17,8 +17,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The libvirt suite's two hosts, set up once per test class as a cluster of two is deployed
- * (README "A cluster"): host-a and host-b ({@link LibvirtHost}), each with its certificate
- * ({@link HostCertificates}) and, in {@code /etc/hosts}, the other's name; a {@link Tunnel} each
+ * (README "A cluster"): host-a and host-b ({@link LibvirtHost}) joined by a veth pair
+ * ({@link HostLink}), each with its certificate ({@link HostCertificates}) and, in
+ * {@code /etc/hosts}, both names at their link addresses; a {@link Tunnel} each
  * way, so every host runs one destination and one source towards its peer; a lifecycle-event
  * watcher per host; the guest's images. After each test the guest is destroyed and undefined on
  * both hosts; after the class everything is stopped by PID and the namespaces are gone (also
@@ -44,18 +45,19 @@ final class TwoHosts implements BeforeAllCallback, AfterEachCallback, AfterAllCa
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
         RealBinaries.require("libvirtd", "virsh", "qemu-system-x86_64", "qemu-img", "unshare", "nsenter", "ss",
-            "openssl");
+            "ip", "curl", "openssl");
         dir = Files.createDirectories(Path.of("target", "libvirt",
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
         shutdownHook = new Thread(this::closeAll, "libvirt-hosts-cleanup");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try {
-            guest = RandomRamGuest.create(dir.resolve("guest"));
+            guest = BusyLibvirtGuest.create(dir.resolve("guest"));
             a = own(LibvirtHost.start(A, dir.resolve(A)));
             b = own(LibvirtHost.start(B, dir.resolve(B)));
             HostCertificates pki = HostCertificates.newCa(dir.resolve("pki"));
+            HostLink.join(a, b);
             for (LibvirtHost h : List.of(a, b)) {
-                h.append("/etc/hosts", "127.0.0.1 " + A + " " + B);
+                h.append("/etc/hosts", a.address() + " " + A + "\n" + b.address() + " " + B);
                 pki.install(h);
             }
             aToB = own(Tunnel.start(a, b));
@@ -81,8 +83,8 @@ final class TwoHosts implements BeforeAllCallback, AfterEachCallback, AfterAllCa
     @Override
     public void afterAll(ExtensionContext context) {
         if (!measurements.isEmpty()) {
-            System.out.println("libvirt migrations of one guest (" + guest.name() + ": 128 MiB RAM, two 64 MiB disks, "
-                + "TCG), measured in this run:\n" + measurements.table());
+            System.out.println("libvirt migrations of one guest (" + guest.description() + "), measured in this run:\n"
+                + measurements.table());
         }
         closeAll();
         if (shutdownHook != null) {
@@ -109,6 +111,11 @@ final class TwoHosts implements BeforeAllCallback, AfterEachCallback, AfterAllCa
             throw new IllegalArgumentException("no tunnel " + from + "->" + to);
         }
         return t;
+    }
+
+    /** The destination ports of both tunnels: the only TCP connections between the hosts. */
+    List<Integer> tunnelPorts() {
+        return List.of(aToB.port(), bToA.port());
     }
 
     DomainEvents events(LibvirtHost host) {

@@ -9,9 +9,10 @@ enum Variant {
     /** QEMU's multifd: a main connection and four channels, each its own stream through the tunnel. */
     PARALLEL(5, "--parallel", "--parallel-connections", "4"),
     /**
-     * Switched to postcopy with {@code virsh migrate-postcopy} while RAM is being copied. The
-     * precopy part is capped at 64 MiB/s (disks and RAM) so that there is a RAM phase to switch in:
-     * an idle guest's RAM converges in one pass otherwise.
+     * Switched to postcopy with {@code virsh migrate-postcopy} while RAM is being copied. The disks
+     * are copied at 64 MiB/s; RAM, so that precopy cannot converge before the switch, at 1 MiB/s
+     * (below the busy guest's dirty rate: {@link Migration#limitRamBandwidth}); postcopy itself is
+     * not limited.
      */
     POSTCOPY(1, "--postcopy", "--bandwidth", "64");
 
