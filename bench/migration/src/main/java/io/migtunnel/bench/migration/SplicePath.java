@@ -1,6 +1,7 @@
 package io.migtunnel.bench.migration;
 
 import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.relay.RelayProcesses;
 import io.migtunnel.testing.relay.SocketRelay;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.migtunnel.bench.migration;
+package io.migtunnel.testing.relay;
 
 import io.migtunnel.testing.Await;
 import io.migtunnel.testing.Cmd;
@@ -13,14 +13,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The processes one relay runs: started with a log each, waited for, stopped together. */
-final class RelayProcesses implements AutoCloseable {
+/** The processes one relay runs: started with a log each, waited for, stopped together with their children. */
+public final class RelayProcesses implements AutoCloseable {
     private static final Duration READY = Duration.ofSeconds(30);
 
     private final List<Process> processes = new ArrayList<>();
     private final List<Path> logs = new ArrayList<>();
 
-    Process start(Path log, List<String> command) throws IOException {
+    /** Starts {@code command}, its output and errors into {@code log}. */
+    public Process start(Path log, List<String> command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         processes.add(p);
         logs.add(log);
@@ -28,7 +29,7 @@ final class RelayProcesses implements AutoCloseable {
     }
 
     /** Waits until {@code ready} holds, failing early, with its output, if {@code p} exits first. */
-    void awaitReady(Process p, String what, Await.Condition ready) throws Exception {
+    public void awaitReady(Process p, String what, Await.Condition ready) throws Exception {
         Path log = logs.get(processes.indexOf(p));
         Await.until(what, READY, () -> {
             if (!p.isAlive()) {
@@ -39,14 +40,15 @@ final class RelayProcesses implements AutoCloseable {
         });
     }
 
-    static int freePort() throws IOException {
+    /** A TCP port on the loopback address that was free a moment ago. */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
 
     /** The tail of every non-empty log, for a failure message. */
-    String logs() {
+    public String logs() {
         StringBuilder sb = new StringBuilder();
         for (Path log : logs) {
             try {
@@ -61,6 +63,7 @@ final class RelayProcesses implements AutoCloseable {
         return sb.toString();
     }
 
+    /** Stops every process and its children (forked connections): TERM, then KILL after 10 s. */
     @Override
     public void close() throws InterruptedException {
         for (Process p : processes) {
