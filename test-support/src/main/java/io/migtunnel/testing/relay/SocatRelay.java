@@ -5,7 +5,6 @@ import io.migtunnel.testing.RealBinaries;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,13 +12,9 @@ import java.util.Map;
  * Baseline relay: per name, {@code UNIX-LISTEN:exposed -> TCP 127.0.0.1:P -> UNIX-CONNECT:target}
  * with two forking socat processes, so every client connection gets its own TCP connection.
  */
-@SuppressWarnings("try") // close() may throw InterruptedException: it waits for processes
-public final class SocatRelay implements SocketRelay {
+public final class SocatRelay extends ProcessRelay {
 
     private static final int PORT_ATTEMPTS = 5;
-
-    private final RelayProcesses processes = new RelayProcesses();
-    private final Map<String, Path> exposed = new LinkedHashMap<>();
 
     /** A new relay; fails the test when socat is not installed (see {@link RealBinaries#require}). */
     public static SocatRelay create() {
@@ -40,7 +35,7 @@ public final class SocatRelay implements SocketRelay {
             Process unixSide = spawn(exposeDir.resolve(name + ".unix-side.log"),
                     "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + port);
             processes.awaitReady(unixSide, "socat UNIX-LISTEN " + socket, () -> ListeningSockets.unix(socket));
-            exposed.put(name, socket);
+            exposedAt(name, socket);
         }
     }
 
@@ -63,30 +58,6 @@ public final class SocatRelay implements SocketRelay {
 
     private Process spawn(Path log, String left, String right) throws IOException {
         return processes.start(log, List.of("socat", "-b", "262144", left, right));
-    }
-
-    @Override
-    public Path exposed(String name) {
-        Path p = exposed.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("No exposed socket named " + name + "; have " + exposed.keySet());
-        }
-        return p;
-    }
-
-    /** socat's own output (errors only, since we don't pass -d), for failure messages. */
-    @Override
-    public String diagnostics() {
-        return processes.logs();
-    }
-
-    @Override
-    public void close() throws Exception {
-        // Forked children carry live connections; stop them along with their listener.
-        processes.close();
-        for (Path socket : exposed.values()) {
-            Files.deleteIfExists(socket);
-        }
     }
 
     /** Each connection is set up by its own forked socat child, racing the others. */

@@ -40,12 +40,11 @@ public final class BusyMigrationBench {
 
     private static void run(Options o) throws Exception {
         List<RunResult> all = new ArrayList<>();
-        int[] count = {0};
         for (Scenario s : o.comparisons()) {
             List<RunResult> rows = new ArrayList<>();
             for (int round = 1; round <= o.repeat; round++) {
                 for (String path : o.paths) {
-                    rows.add(runOnce(o, s, path, ++count[0]));
+                    rows.add(runOnce(o, s, path, all.size() + rows.size() + 1));
                 }
             }
             all.addAll(rows);
@@ -55,7 +54,7 @@ public final class BusyMigrationBench {
             List<RunResult> rows = new ArrayList<>();
             String path = o.paths.contains("migtunnel") ? "migtunnel" : o.paths.get(0);
             for (Scenario s : tuningScenarios()) {
-                rows.add(runOnce(o, s, path, ++count[0]));
+                rows.add(runOnce(o, s, path, all.size() + rows.size() + 1));
             }
             all.addAll(rows);
             System.out.println(tuningTable(rows, path));
@@ -181,7 +180,10 @@ public final class BusyMigrationBench {
         static Options parse(String[] args) {
             Options o = new Options();
             for (int i = 0; i < args.length; i++) {
-                String value = i + 1 < args.length ? args[i + 1] : null;
+                if (i + 1 == args.length) {
+                    throw new IllegalArgumentException(args[i] + " needs a value");
+                }
+                String value = args[i + 1];
                 switch (args[i]) {
                     case "--paths" -> o.paths = List.of(value.split(","));
                     case "--scenarios" -> o.scenarios = List.of(value.split(","));

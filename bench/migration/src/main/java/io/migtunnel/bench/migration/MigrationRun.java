@@ -127,11 +127,17 @@ final class MigrationRun {
         long switchedAt = -1;
         boolean mirrorsDone = false;
         JsonNode info;
+        // Past the limit an active precopy is cancelled below; any other state gets WAIT more at most.
+        long deadline = ramStart + scenario.limit().plus(WAIT).toNanos();
         while (true) {
             info = execute(sq, "query-migrate", Map.of());
             String status = info.path("status").asText();
             if (status.equals("completed")) {
                 break;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("the migration did not complete within " + scenario.limit().plus(WAIT)
+                    + "; last: " + info);
             }
             if (status.equals("failed") || status.equals("cancelled")) {
                 throw new IllegalStateException("the source's migration " + status + ": " + info);

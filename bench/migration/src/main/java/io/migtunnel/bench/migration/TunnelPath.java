@@ -1,12 +1,11 @@
 package io.migtunnel.bench.migration;
 
 import io.migtunnel.testing.ListeningSockets;
+import io.migtunnel.testing.relay.ProcessRelay;
 import io.migtunnel.testing.relay.RelayProcesses;
-import io.migtunnel.testing.relay.SocketRelay;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -15,11 +14,9 @@ import java.util.Map;
  * and {@code bin/migtunnel source --connect 127.0.0.1:P --expose NAME=SOCKET...}, two JVMs, one TCP
  * connection for every stream.
  */
-final class TunnelPath implements SocketRelay {
+final class TunnelPath extends ProcessRelay {
     private final Path launcher;
     private final List<String> extraArguments;
-    private final RelayProcesses processes = new RelayProcesses();
-    private final Map<String, Path> exposed = new LinkedHashMap<>();
     private final String label;
 
     /** {@code launcher}: bin/migtunnel; {@code extraArguments} go to both roles; {@code label} names it in tables. */
@@ -35,35 +32,22 @@ final class TunnelPath implements SocketRelay {
         int port = RelayProcesses.freePort();
         List<String> destination = new ArrayList<>(List.of(launcher.toString(), "destination", "--listen", "127.0.0.1:" + port));
         List<String> source = new ArrayList<>(List.of(launcher.toString(), "source", "--connect", "127.0.0.1:" + port));
+        List<Path> sockets = new ArrayList<>();
         for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
             destination.addAll(List.of("--route", e.getKey() + "=" + e.getValue()));
             Path socket = exposeDir.resolve(e.getKey() + ".sock");
             source.addAll(List.of("--expose", e.getKey() + "=" + socket));
-            exposed.put(e.getKey(), socket);
+            exposedAt(e.getKey(), socket);
+            sockets.add(socket);
         }
         destination.addAll(extraArguments);
         source.addAll(extraArguments);
         Process d = processes.start(exposeDir.resolve("destination.log"), destination);
         processes.awaitReady(d, "migtunnel destination on port " + port, () -> ListeningSockets.tcp(port));
         Process s = processes.start(exposeDir.resolve("source.log"), source);
-        for (Path socket : exposed.values()) {
+        for (Path socket : sockets) {
             processes.awaitReady(s, "migtunnel source to expose " + socket, () -> ListeningSockets.unix(socket));
         }
-    }
-
-    @Override
-    public Path exposed(String name) {
-        return exposed.get(name);
-    }
-
-    @Override
-    public String diagnostics() {
-        return processes.logs();
-    }
-
-    @Override
-    public void close() throws Exception {
-        processes.close();
     }
 
     @Override
