@@ -34,6 +34,9 @@ Usage: $0 [options]
                        openssh-server with apt-get if /usr/sbin/sshd is missing)
   --no-direct          leave out the reference path "direct" (client connects to the echo
                        server's socket itself; idle cells only)
+  --variant "OPTS"     also a second migtunnel pair with OPTS appended (after MIGTUNNEL_OPTS), as
+                       its own path in the same run, e.g. --variant "--urgent-pipe-limit 0"
+                       (repeatable: one path per variant)
   --migtunnel CMD      migtunnel command (default: a copy of <repo>/bin/migtunnel and its jars,
                        taken at start, so a rebuild during the run changes nothing)
   --samples-dir DIR    keep every cell's round trips there (ns, one per line)
@@ -76,6 +79,7 @@ warmup=2
 with_ssh=0
 with_direct=1
 migtunnel=
+declare -a variants=()
 samples_dir=
 startup_timeout=60
 
@@ -93,6 +97,7 @@ while [[ $# -gt 0 ]]; do
         --with-ssh)        with_ssh=1; shift ;;
         --no-direct)       with_direct=0; shift ;;
         --migtunnel)       need_arg "$@"; migtunnel=$2; shift 2 ;;
+        --variant)         need_arg "$@"; variants+=("$2"); shift 2 ;;
         --samples-dir)     need_arg "$@"; samples_dir=$2; shift 2 ;;
         --startup-timeout) need_arg "$@"; startup_timeout=$2; shift 2 ;;
         --*=*)             opt=${1%%=*}; val=${1#*=}; shift; set -- "$opt" "$val" "$@" ;;
@@ -253,24 +258,31 @@ fi
 declare -A path_name=([m]="migtunnel" [s]="socat" [h]="ssh -L" [d]="direct")
 declare -A rr_sock=() bulk_sock=() path_pids=() path_dead=()
 paths=(m s)
+declare -A path_opts=([m]="")
+for (( v = 1; v <= ${#variants[@]}; v++ )); do
+    paths+=("v$v"); path_name[v$v]="migtunnel ${variants[$((v - 1))]}"; path_opts[v$v]=${variants[$((v - 1))]}
+done
 if (( with_ssh )); then paths+=(h); fi
 if (( with_direct )); then paths+=(d); fi
 
-start_migtunnel() {
-    local port d_pid
+start_migtunnel() {   # start_migtunnel KEY: the pair of path KEY (m, or a variant vN with its options)
+    local key=$1 port d_pid
+    local -a opts=("${migtunnel_opts[@]}")
+    read -ra extra <<<"${path_opts[$key]}"
+    opts+=("${extra[@]}")
     port=$(pick_port)
-    mkdir -m 0700 "$workdir/m"
-    start_bg "$workdir/m-destination.log" "$migtunnel" destination --listen "127.0.0.1:$port" \
-        --route "rr=$target_rr" --route "bulk=$target_bulk" "${migtunnel_opts[@]}"
+    mkdir -m 0700 "$workdir/$key"
+    start_bg "$workdir/$key-destination.log" "$migtunnel" destination --listen "127.0.0.1:$port" \
+        --route "rr=$target_rr" --route "bulk=$target_bulk" "${opts[@]}"
     d_pid=$bg_pid
-    wait_for "migtunnel destination" "$d_pid" logged "$workdir/m-destination.log" ready || return 1
-    start_bg "$workdir/m-source.log" "$migtunnel" source --connect "127.0.0.1:$port" \
-        --expose "rr=$workdir/m/rr.sock" --expose "bulk=$workdir/m/bulk.sock" "${migtunnel_opts[@]}"
-    wait_for "migtunnel source" "$bg_pid" logged "$workdir/m-source.log" ready || return 1
-    wait_for "migtunnel source" "$bg_pid" is_socket "$workdir/m/bulk.sock" || return 1
+    wait_for "migtunnel destination" "$d_pid" logged "$workdir/$key-destination.log" ready || return 1
+    start_bg "$workdir/$key-source.log" "$migtunnel" source --connect "127.0.0.1:$port" \
+        --expose "rr=$workdir/$key/rr.sock" --expose "bulk=$workdir/$key/bulk.sock" "${opts[@]}"
+    wait_for "migtunnel source" "$bg_pid" logged "$workdir/$key-source.log" ready || return 1
+    wait_for "migtunnel source" "$bg_pid" is_socket "$workdir/$key/bulk.sock" || return 1
     kill -0 "$d_pid" 2>/dev/null || { log "migtunnel destination exited"; return 1; }
-    path_pids[m]="$d_pid $bg_pid"
-    rr_sock[m]=$workdir/m/rr.sock bulk_sock[m]=$workdir/m/bulk.sock
+    path_pids[$key]="$d_pid $bg_pid"
+    rr_sock[$key]=$workdir/$key/rr.sock bulk_sock[$key]=$workdir/$key/bulk.sock
 }
 
 start_socat() {   # one relay pair per name, each connection its own TCP connection
@@ -335,7 +347,9 @@ EOF
 for p in "${paths[@]}"; do
     case $p in
         m) log "starting migtunnel ($migtunnel${MIGTUNNEL_OPTS:+, MIGTUNNEL_OPTS=$MIGTUNNEL_OPTS})"
-           start_migtunnel || { dump_logs m-; die "migtunnel did not come up"; } ;;
+           start_migtunnel m || { dump_logs m-; die "migtunnel did not come up"; } ;;
+        v*) log "starting ${path_name[$p]}"
+           start_migtunnel "$p" || { dump_logs "$p-"; die "${path_name[$p]} did not come up"; } ;;
         s) log "starting socat relays"; start_socat || { dump_logs s-; die "socat relays did not come up"; } ;;
         h) log "starting sshd and ssh -L"; start_ssh || { dump_logs h-; die "ssh -L did not come up"; } ;;
         d) rr_sock[d]=$target_rr bulk_sock[d]=$target_bulk ;;
@@ -526,7 +540,7 @@ met_count=0 target_count=0
 ratio_row() {   # ratio_row S N METRIC-LABEL FIELD(p50|p99|mbps) OP LIMIT
     local size=$1 n=$2 label=$3 f=$4 op=$5 limit=$6 vm vs rm rr_list= r x y a b idx
     case $f in p50) idx=2 ;; p99) idx=3 ;; mbps) idx=5 ;; esac
-    vm=${pooled[m,$size,$n]} vs=${pooled[s,$size,$n]}
+    vm=${pooled[$rp,$size,$n]} vs=${pooled[s,$size,$n]}
     if [[ $vm =~ ^[0-9] && $vs =~ ^[0-9] ]]; then
         x=$(awk -v i="$idx" '{ print $i }' <<<"$vm"); y=$(awk -v i="$idx" '{ print $i }' <<<"$vs")
         rm=$(ratio "$x" "$y")
@@ -534,7 +548,7 @@ ratio_row() {   # ratio_row S N METRIC-LABEL FIELD(p50|p99|mbps) OP LIMIT
         x=${vm%% *} y=${vs%% *} rm=n/a
     fi
     for (( r = 1; r <= rounds; r++ )); do
-        a=${per_round[m,$size,$n,$r]} b=${per_round[s,$size,$n,$r]}
+        a=${per_round[$rp,$size,$n,$r]} b=${per_round[s,$size,$n,$r]}
         if [[ $a =~ ^[0-9] && $b =~ ^[0-9] ]]; then
             rr_list+="${rr_list:+, }$(ratio "$(awk -v i="$idx" '{ print $i }' <<<"$a")" "$(awk -v i="$idx" '{ print $i }' <<<"$b")")"
         else
@@ -549,23 +563,28 @@ ratio_row() {   # ratio_row S N METRIC-LABEL FIELD(p50|p99|mbps) OP LIMIT
     if [[ $f != mbps ]]; then x=$(fmt_us "$x"); y=$(fmt_us "$y"); fi
     echo "| $size | $n | $label | $x | $y | **$rm** | $rr_list | $sym $limit | $verdict |"
 }
-echo "migtunnel/socat (pooled over the rounds; the per-round ratios show the noise):"
-echo
-echo "| S (bytes) | bulk streams | metric | migtunnel | socat | ratio | per round | target | |"
-echo "|--:|--:|---|--:|--:|--:|---|--:|---|"
-for size in "${size_list[@]}"; do
-    for n in "${bulk_list[@]}"; do
-        if (( n == 0 )); then
-            ratio_row "$size" 0 "idle p50 µs" p50 le 1.3
-        else
-            ratio_row "$size" "$n" "loaded p50 µs" p50 le 1.5
-            ratio_row "$size" "$n" "loaded p99 µs" p99 le 2
-            ratio_row "$size" "$n" "bulk MB/s" mbps ge 1
-        fi
+for rp in "${paths[@]}"; do
+    [[ $rp == m || $rp == v* ]] || continue
+    met_count=0 target_count=0
+    echo "${path_name[$rp]}/socat (pooled over the rounds; the per-round ratios show the noise):"
+    echo
+    echo "| S (bytes) | bulk streams | metric | ${path_name[$rp]} | socat | ratio | per round | target | |"
+    echo "|--:|--:|---|--:|--:|--:|---|--:|---|"
+    for size in "${size_list[@]}"; do
+        for n in "${bulk_list[@]}"; do
+            if (( n == 0 )); then
+                ratio_row "$size" 0 "idle p50 µs" p50 le 1.3
+            else
+                ratio_row "$size" "$n" "loaded p50 µs" p50 le 1.5
+                ratio_row "$size" "$n" "loaded p99 µs" p99 le 2
+                ratio_row "$size" "$n" "bulk MB/s" mbps ge 1
+            fi
+        done
     done
+    echo
+    echo "Targets met by ${path_name[$rp]}: $met_count of $target_count."
+    echo
 done
-echo
-echo "Targets met: $met_count of $target_count."
 
 if (( failures > 0 )); then
     log "$failures cell(s) FAILED"

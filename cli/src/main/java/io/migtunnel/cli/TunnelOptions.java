@@ -47,6 +47,12 @@ final class TunnelOptions {
             + "others 3. Repeatable; a later one wins.")
     java.util.List<Map.Entry<String, Integer>> priorities = new java.util.ArrayList<>();
 
+    @Option(names = "--urgent-pipe-limit", paramLabel = "BYTES", converter = ByteUnits.class,
+        description = "While a more urgent stream is writing, keep at most this many bytes of less urgent data in "
+            + "the connection unread by the peer, e.g. 128K: lower cuts the urgent stream's wait and costs bulk "
+            + "throughput meanwhile; 0 = no cap (default: ${DEFAULT-VALUE}).")
+    long urgentPipeLimit = StreamPriorities.DEFAULT_URGENT_PIPE_LIMIT;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT", converter = Endpoints.HostPort.class,
         description = "Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
             + "(200 while a tunnel session is up, else 503).")
@@ -68,6 +74,11 @@ final class TunnelOptions {
         StreamPriorities rules = StreamPriorities.defaults();
         for (Map.Entry<String, Integer> p : priorities) {
             rules = rules.with(p.getKey(), p.getValue());
+        }
+        try {
+            rules = rules.withUrgentPipeLimit(intBytes("--urgent-pipe-limit", urgentPipeLimit));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(command.commandLine(), "--urgent-pipe-limit: " + e.getMessage());
         }
         config = config.withPriorities(rules);
         if (maxSessionBuffer != null) {

@@ -36,6 +36,13 @@ final class CompositeListener implements SessionListener {
     }
 
     @Override
+    public void onQueueingDelay(MuxStream stream, long nanos) {
+        for (SessionListener l : listeners) {
+            l.onQueueingDelay(stream, nanos);
+        }
+    }
+
+    @Override
     public void onDataReceived(MuxStream stream, int bytes) {
         for (SessionListener l : listeners) {
             l.onDataReceived(stream, bytes);

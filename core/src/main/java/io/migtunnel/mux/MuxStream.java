@@ -22,6 +22,12 @@ public interface MuxStream {
     /** The stream name (its route label), such as {@code migration} or {@code nbd/disk0}. */
     String name();
 
+    /**
+     * This side's urgency for the stream's writes: 0 (most urgent) to 7, from the session's
+     * {@link StreamPriorities} by the stream's name.
+     */
+    int urgency();
+
     /** Whether this side opened the stream. */
     boolean isLocallyOpened();
 

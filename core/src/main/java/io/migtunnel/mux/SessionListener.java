@@ -28,6 +28,15 @@ public interface SessionListener {
     default void onDataSent(MuxStream stream, int bytes) {
     }
 
+    /**
+     * A DATA frame of {@code stream} is being written to the connection {@code nanos} nanoseconds
+     * after its first byte was taken from the stream's local producer (for a local socket: read
+     * from it): the time it waited for credit, for the writer's turn (its urgency) and for the
+     * connection to take more. Reported once per frame with payload, on the session's loop.
+     */
+    default void onQueueingDelay(MuxStream stream, long nanos) {
+    }
+
     /** One DATA frame of {@code bytes} payload bytes (0 for a bare FIN) arrived within the stream's window. */
     default void onDataReceived(MuxStream stream, int bytes) {
     }

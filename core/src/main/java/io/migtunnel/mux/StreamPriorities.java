@@ -26,15 +26,49 @@ public final class StreamPriorities {
      */
     public static final int PULLS_WHILE_FULL = 1;
 
-    private static final StreamPriorities DEFAULTS = new StreamPriorities(defaultRules());
+    /**
+     * 256 KiB: the default {@link #urgentPipeLimit()}. At ~1 GB/s an urgent frame then waits
+     * ~0.25 ms behind bulk in the connection instead of several ms (bench/README.md, issue 11).
+     */
+    public static final int DEFAULT_URGENT_PIPE_LIMIT = 256 * 1024;
+
+    private static final StreamPriorities DEFAULTS = new StreamPriorities(defaultRules(), DEFAULT_URGENT_PIPE_LIMIT);
 
     private final Map<String, Integer> rules;
     /** The rules' names, first match first. */
     private final String[] order;
+    private final int urgentPipeLimit;
 
-    private StreamPriorities(Map<String, Integer> rules) {
+    private StreamPriorities(Map<String, Integer> rules, int urgentPipeLimit) {
         this.rules = Map.copyOf(rules);
         this.order = rules.keySet().toArray(String[]::new);
+        this.urgentPipeLimit = urgentPipeLimit;
+    }
+
+    /**
+     * While a stream has written within the last few milliseconds, how many bytes of less urgent
+     * DATA this side lets be in the connection unread by the peer (its outbound buffer, both
+     * kernels' buffers, the peer's unread queue): what the urgent stream's next frame can wait
+     * behind. The side learns what the peer has read from PING/PONG pipe probes (PROTOCOL.md
+     * section 8). Lower cuts the urgent stream's latency and costs bulk throughput while it is
+     * active (throughput is at most this limit per probe round trip); 0 turns the cap off.
+     */
+    public int urgentPipeLimit() {
+        return urgentPipeLimit;
+    }
+
+    /** These priorities with {@link #urgentPipeLimit()} set to {@code bytes} (0: no cap). */
+    public StreamPriorities withUrgentPipeLimit(int bytes) {
+        if (bytes != 0 && bytes < 16 * 1024) {
+            throw new IllegalArgumentException("urgent pipe limit must be 0 (off) or at least 16 KiB, got " + bytes);
+        }
+        return new StreamPriorities(rules, order, bytes);
+    }
+
+    private StreamPriorities(Map<String, Integer> rules, String[] order, int urgentPipeLimit) {
+        this.rules = rules;
+        this.order = order;
+        this.urgentPipeLimit = urgentPipeLimit;
     }
 
     /**
@@ -74,7 +108,7 @@ public final class StreamPriorities {
         for (String rule : order) {
             m.putIfAbsent(rule, rules.get(rule));
         }
-        return new StreamPriorities(m);
+        return new StreamPriorities(m, urgentPipeLimit);
     }
 
     /** The urgency of a stream named {@code name}. */
@@ -94,6 +128,7 @@ public final class StreamPriorities {
         for (String rule : order) {
             sb.append(rule).append('=').append(rules.get(rule)).append(' ');
         }
-        return sb.append("else=").append(DEFAULT_URGENCY).append('}').toString();
+        return sb.append("else=").append(DEFAULT_URGENCY).append(", urgentPipeLimit=").append(urgentPipeLimit)
+            .append('}').toString();
     }
 }

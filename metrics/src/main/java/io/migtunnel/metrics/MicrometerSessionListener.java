@@ -47,8 +47,14 @@ public final class MicrometerSessionListener implements SessionListener {
     /** The largest outage the outage histogram has a bucket for (longer ones fall in +Inf). */
     static final Duration MAX_EXPECTED_OUTAGE = Duration.ofMinutes(10);
 
+    /** The range of the queueing-delay histograms' buckets (shorter or longer delays fall in the end buckets). */
+    static final Duration MIN_EXPECTED_QUEUEING = Duration.ofNanos(10_000);
+    static final Duration MAX_EXPECTED_QUEUEING = Duration.ofSeconds(10);
+
     private final MeterRegistry registry;
     private final int maxStreamNames;
+    /** Per urgency, its queueing-delay timer once a frame of that class was written; racy but idempotent. */
+    private final Timer[] queueingDelay = new Timer[io.migtunnel.mux.StreamPriorities.LEAST_URGENT + 1];
     private final Map<String, StreamMeters> byStreamName = new ConcurrentHashMap<>();
     private final Set<MuxStream> activeStreams = ConcurrentHashMap.newKeySet();
     private final Set<Session> activeSessions = ConcurrentHashMap.newKeySet();
@@ -221,6 +227,27 @@ public final class MicrometerSessionListener implements SessionListener {
         StreamMeters m = meters(stream);
         m.framesReceived.increment();
         m.bytesReceived.increment(bytes);
+    }
+
+    @Override
+    public void onQueueingDelay(MuxStream stream, long nanos) {
+        queueingDelay(stream.urgency()).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The histogram of {@code urgency}'s class, registered at its first frame (most classes are never used). */
+    private Timer queueingDelay(int urgency) {
+        Timer t = queueingDelay[urgency];
+        if (t == null) {
+            t = Timer.builder(TunnelMeters.STREAM_QUEUEING_DELAY.meterName())
+                .description(TunnelMeters.STREAM_QUEUEING_DELAY.description())
+                .tag(Tags.URGENCY, Integer.toString(urgency))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(MIN_EXPECTED_QUEUEING)
+                .maximumExpectedValue(MAX_EXPECTED_QUEUEING)
+                .register(registry); // idempotent: a racing loop gets the same timer
+            queueingDelay[urgency] = t;
+        }
+        return t;
     }
 
     @Override

@@ -14,6 +14,9 @@ public enum TunnelMeters implements MeterSpec.Entry {
         "DATA frames sent to or received from the peer", Tags.STREAM, Tags.DIRECTION),
     STREAM_CREDIT_BLOCKED("migtunnel.stream.credit.blocked", Meter.Type.TIMER, null,
         "Time a stream had data to send but no credit from the peer", Tags.STREAM),
+    STREAM_QUEUEING_DELAY("migtunnel.stream.queueing.delay", Meter.Type.TIMER, null,
+        "Time from bytes being read from a stream's local socket to their DATA frame being written to the tunnel, "
+            + "per frame, by the stream's urgency (0 most urgent; histogram)", Tags.URGENCY),
     STREAM_BUFFERED("migtunnel.stream.buffered", Meter.Type.GAUGE, "bytes",
         "Bytes received from the peer and not yet taken by the local writer, over the open streams of a name",
         Tags.STREAM),
@@ -68,6 +71,8 @@ public enum TunnelMeters implements MeterSpec.Entry {
     public static final class Tags {
         /** The stream name (its route), such as {@code migration} or {@code nbd/disk0}. */
         public static final String STREAM = "stream";
+        /** A stream's urgency on this side, {@code 0} (most urgent) to {@code 7}. */
+        public static final String URGENCY = "urgency";
         /** {@link #SENT} or {@link #RECEIVED}. */
         public static final String DIRECTION = "direction";
         /** The error code name ({@code UNKNOWN} for a code this version does not know). */

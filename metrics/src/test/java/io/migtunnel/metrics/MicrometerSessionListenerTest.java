@@ -151,6 +151,11 @@ class MicrometerSessionListenerTest {
     /** A stream that only has an id and a name. */
     private record FakeStream(int id, String name) implements MuxStream {
         @Override
+        public int urgency() {
+            return 3;
+        }
+
+        @Override
         public boolean isLocallyOpened() {
             return true;
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.migtunnel.testing.UnixSockets;
 import io.migtunnel.mux.SessionConfig;
+import io.migtunnel.mux.StreamPriorities;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelDestination;
 import io.migtunnel.transport.TunnelSource;
@@ -28,7 +29,8 @@ class TunnelMetricsTest {
     /** The smallest window, so the sender certainly waits for credit. */
     private static final SessionConfig CONFIG = SessionConfig.defaults()
         .withStreamWindow(65_536)
-        .withKeepalive(Duration.ofMillis(50), Duration.ofSeconds(10));
+        .withKeepalive(Duration.ofMillis(50), Duration.ofSeconds(10))
+        .withPriorities(StreamPriorities.defaults().with("echo", 1));
     private static final double WINDOW = CONFIG.streamWindow();
     /** What the producer route writes to each connection: many windows. */
     private static final long PRODUCED = 8L << 20;
@@ -104,6 +106,31 @@ class TunnelMetricsTest {
         assertThat(sourceMetrics.scraper.awaitSample("migtunnel_session_rtt_seconds_count", Map.of(), v -> v > 0,
             DEADLINE)).isPositive();
         assertThat(sourceMetrics.scraper.sample("migtunnel_sessions_active", Map.of())).isEqualTo(1);
+    }
+
+    @Test
+    void everyFrameSentHasItsQueueingDelayInItsUrgencysHistogram() throws Exception {
+        byte[] data = new byte[2 * 1024 * 1024];
+        new Random(11).nextBytes(data);
+
+        assertThat(UnixSockets.roundTrip(exposed, data)).isEqualTo(data);
+
+        for (Metered side : new Metered[] {sourceMetrics, destinationMetrics}) {
+            Scraper scraper = side.scraper;
+            assertThat(scraper.awaitSample("migtunnel_stream_bytes_total", Map.of("stream", "echo", "direction",
+                "sent"), v -> v == data.length, DEADLINE)).isEqualTo(data.length);
+            double sent = scraper.sample("migtunnel_stream_frames_total", Map.of("stream", "echo", "direction", "sent"));
+            double delays = scraper.sample("migtunnel_stream_queueing_delay_seconds_count", Map.of("urgency", "1"));
+            assertThat(delays).as("one delay per frame with payload (frames_total also counts the bare FIN)")
+                .isBetween(sent - 1, sent);
+            assertThat(scraper.sample("migtunnel_stream_queueing_delay_seconds_bucket",
+                Map.of("urgency", "1", "le", "+Inf"))).isEqualTo(delays);
+            assertThat(scraper.sample("migtunnel_stream_queueing_delay_seconds_count", Map.of("urgency", "3")))
+                .as("no stream of the default class wrote").isNaN();
+        }
+        // 2 MiB through a 64 KiB window: the source's frames waited for credit, which the delays include.
+        assertThat(sourceMetrics.scraper.sample("migtunnel_stream_queueing_delay_seconds_max", Map.of("urgency", "1")))
+            .isPositive();
     }
 
     @Test

@@ -62,6 +62,10 @@ public final class MuxSession implements Session, FrameReceiver {
     private final IntObjectHashMap<StreamState> streams = new IntObjectHashMap<>();
     /** Streams with something to write: the most urgent first, round-robin within an urgency. */
     private final WriteScheduler<StreamState> writeQueue = new WriteScheduler<>();
+    /** DATA written and not yet read by the peer; caps less urgent DATA while an urgent stream is open. */
+    private final PipeDepth pipe;
+    /** Streams the last write loop held back because the pipe was full; served again when a probe returns. */
+    private final java.util.ArrayList<StreamState> heldByPipe = new java.util.ArrayList<>();
     private HelloFrameCodec.PeerLimits peer;
     private final StreamIds ids;
     private int peerOpenedActive;
@@ -99,6 +103,7 @@ public final class MuxSession implements Session, FrameReceiver {
                    SessionListener listener) {
         this.client = client;
         this.config = config;
+        this.pipe = new PipeDepth(config.priorities().urgentPipeLimit());
         this.loop = loop;
         this.acceptor = acceptor;
         this.listener = listener;
@@ -490,6 +495,12 @@ public final class MuxSession implements Session, FrameReceiver {
     }
 
     private void onPong(long opaque) {
+        if (pipe.onPong(opaque)) {
+            if (!pipe.full() && writable) {
+                writePending();
+            }
+            return;
+        }
         if (resumption != null && resumption.onPong(opaque)) {
             return;
         }
@@ -675,18 +686,41 @@ public final class MuxSession implements Session, FrameReceiver {
             int maxFrame = peer.maxFramePayload();
             StreamState s;
             while (writable && !closed && (s = writeQueue.poll()) != null) {
+                long now = clock.getAsLong();
+                boolean capped = writeQueue.moreUrgentActive(s.urgency(), now);
+                if (capped && pipe.full()) {
+                    heldByPipe.add(s); // stays queuedForWrite; back in the queue when the pipe drains
+                    probe(true);
+                    continue;
+                }
                 s.queuedForWrite = false;
                 int frame = writeQueue.moreUrgentOpen(s.urgency()) ? Math.min(maxFrame, SHARED_FRAME) : maxFrame;
-                if (s.canWrite() && s.writeSome(frame) && !s.queuedForWrite) {
-                    s.queuedForWrite = true;
-                    writeQueue.add(s);
+                if (s.canWrite()) {
+                    writeQueue.served(s.urgency(), now);
+                    if (s.writeSome(frame) && !s.queuedForWrite) {
+                        s.queuedForWrite = true;
+                        writeQueue.add(s);
+                    }
                 }
+                probe(capped);
                 writable = link.sink().isWritable();
             }
         } finally {
             writing = false;
+            for (StreamState held : heldByPipe) {
+                writeQueue.add(held);
+            }
+            heldByPipe.clear();
         }
         scheduleFlush();
+    }
+
+    /** Sends a pipe probe if one is due ({@code capping}: less urgent DATA is being capped). */
+    private void probe(boolean capping) {
+        long opaque = pipe.probeIfDue(capping);
+        if (opaque != -1) {
+            writer.ping(opaque);
+        }
     }
 
     void writeData(StreamState stream, boolean fin, ByteBuf payload) {
@@ -695,6 +729,7 @@ public final class MuxSession implements Session, FrameReceiver {
             listener.onPayload(stream, true, payload); // before write(): the channel owns it after
         }
         writer.data(stream.id(), fin, payload);
+        pipe.onWritten(length);
         listener.onDataSent(stream, length);
     }
 
@@ -895,6 +930,7 @@ public final class MuxSession implements Session, FrameReceiver {
         }
         link = to;
         writer = to.writer();
+        pipe.reset();
         writable = to.sink().isWritable();
         lastReceivedNanos = clock.getAsLong();
         if (keepalive != null) {

@@ -45,6 +45,8 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
     private final SendWindow sendWindow;
     /** Buffers taken from the producer and not completely sent yet; their bytes are {@link ProducerDemand#held()}. */
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+    /** When each buffer in {@link #pending} was taken from the producer, in the same order. */
+    private final LongQueue arrivals = new LongQueue();
     private final ProducerDemand demand = new ProducerDemand();
     private Subscription upstream;
     private boolean upstreamDone;
@@ -307,7 +309,8 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
 
             @Override
             public void onNext(ByteBuf buf) {
-                session.runOnLoop(() -> onUpstreamData(buf));
+                long takenAt = System.nanoTime(); // on the producer's thread: the hop to the loop is queueing too
+                session.runOnLoop(() -> onUpstreamData(buf, takenAt));
             }
 
             @Override
@@ -330,7 +333,7 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
         });
     }
 
-    private void onUpstreamData(ByteBuf buf) {
+    private void onUpstreamData(ByteBuf buf, long takenAt) {
         if (resetCause != null || !buf.isReadable()) {
             demand.onReceived(0);
             buf.release();
@@ -339,6 +342,7 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
         }
         demand.onReceived(buf.readableBytes());
         pending.add(buf);
+        arrivals.add(takenAt);
         noteIfCreditBlocked();
         session.wantsToWrite(this);
     }
@@ -403,8 +407,10 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
         if (head != null && sendable() > 0) {
             int length = (int) Math.min(head.readableBytes(), Math.min(maxFrame, sendable()));
             ByteBuf chunk;
+            session.listener().onQueueingDelay(this, System.nanoTime() - arrivals.peek());
             if (length == head.readableBytes()) {
                 chunk = pending.poll();
+                arrivals.poll();
             } else {
                 chunk = head.readRetainedSlice(length);
             }
@@ -530,6 +536,7 @@ final class StreamState implements MuxStream, WriteScheduler.Scheduled {
         while ((buf = pending.poll()) != null) {
             buf.release();
         }
+        arrivals.clear();
         demand.onSent(demand.held());
         demand.onDone();
         endCreditBlocked();

@@ -99,6 +99,35 @@ final class WriteScheduler<T extends WriteScheduler.Scheduled> {
         return (present & ((1 << urgency) - 1)) != 0;
     }
 
+    /**
+     * How long after a class last wrote it still counts as active: less urgent DATA keeps the pipe
+     * shallow for it ({@link PipeDepth}) until it has been quiet this long.
+     */
+    static final long ACTIVE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
+    /** Per class, {@link System#nanoTime()} of its last frame; valid where {@link #served} has its bit. */
+    private final long[] lastServed = new long[CLASSES];
+    /** Bit u set: class u has written a frame. */
+    private int served;
+
+    /** A frame of {@code urgency} was written at {@code now}. */
+    void served(int urgency, long now) {
+        lastServed[urgency] = now;
+        served |= 1 << urgency;
+    }
+
+    /** Whether a class more urgent than {@code urgency} wrote within {@link #ACTIVE_NANOS} of {@code now}. */
+    boolean moreUrgentActive(int urgency, long now) {
+        int more = served & ((1 << urgency) - 1);
+        while (more != 0) {
+            int v = Integer.numberOfTrailingZeros(more);
+            if (now - lastServed[v] < ACTIVE_NANOS) {
+                return true;
+            }
+            more &= more - 1;
+        }
+        return false;
+    }
+
     /** Whether a stream more urgent than {@code urgency} waits to be served. */
     boolean moreUrgentWaiting(int urgency) {
         return (waiting & ((1 << urgency) - 1)) != 0;

@@ -78,6 +78,12 @@ class SessionListenerEventsTest {
         assertThat(clientEvents.streamNames).containsOnly("nbd/disk0");
         assertThat(serverEvents.streamNames).containsOnly("nbd/disk0");
         assertThat(serverEvents.blocked).isEmpty();
+
+        assertThat(clientEvents.delays).as("one queueing delay per frame with payload")
+            .hasSize(clientEvents.payloadFrames.get());
+        assertThat(clientEvents.delays.stream().mapToLong(Long::longValue).max().orElseThrow())
+            .as("the bytes that waited for credit waited at least as long as the stream was blocked")
+            .isGreaterThanOrEqualTo(clientEvents.blocked.get(0));
     }
 
     private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
@@ -94,11 +100,21 @@ class SessionListenerEventsTest {
         final AtomicLong received = new AtomicLong();
         final List<Long> blocked = new CopyOnWriteArrayList<>();
         final List<String> streamNames = new CopyOnWriteArrayList<>();
+        final List<Long> delays = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger payloadFrames = new java.util.concurrent.atomic.AtomicInteger();
 
         @Override
         public void onDataSent(MuxStream stream, int bytes) {
             streamNames.add(stream.name());
             sent.addAndGet(bytes);
+            if (bytes > 0) {
+                payloadFrames.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void onQueueingDelay(MuxStream stream, long nanos) {
+            delays.add(nanos);
         }
 
         @Override

@@ -7,9 +7,11 @@ import io.migtunnel.mux.SessionConfig;
 import io.migtunnel.mux.StreamPriorities;
 import io.migtunnel.protocol.Frame;
 import io.migtunnel.protocol.FrameType;
+import io.migtunnel.protocol.PingFrameCodec;
 import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -48,7 +50,8 @@ class SessionPriorityTest {
 
     @Test
     void theUrgentStreamGoesFirstOnceTheConnectionCanTakeMore() throws Exception {
-        List<Frame> data = run(SessionConfig.defaults());
+        // the pipe cap off: this peer answers no probes, and the frame sizes are what is looked at
+        List<Frame> data = run(SessionConfig.defaults().withPriorities(StreamPriorities.defaults().withUrgentPipeLimit(0)));
         try {
             assertThat(data).isNotEmpty();
             assertThat(data.get(0).streamId()).as("first DATA after the connection drained: control's").isEqualTo(4);
@@ -58,6 +61,77 @@ class SessionPriorityTest {
         } finally {
             data.forEach(Frame::release);
         }
+    }
+
+    private static final int BULK = 4 << 20;
+
+    /**
+     * Control writes once; then 4 MiB of bulk, with a peer that reads nothing until the test
+     * answers the session's pipe probes. Returns the bulk bytes written before any answer.
+     */
+    private long bulkBeforeProbesAnswered(SessionConfig config, AtomicLong now) throws Exception {
+        driver = new SessionDriver(config, SessionDriver.hello(16 << 20));
+        driver.onLoop(() -> {
+            driver.session.useClock(now::get);
+            return null;
+        });
+        MuxStream bulk = driver.session.open("nbd/disk0").block(Duration.ofSeconds(5));
+        MuxStream control = driver.session.open("control").block(Duration.ofSeconds(5));
+        control.send(Flux.just(Unpooled.wrappedBuffer(new byte[100])).concatWith(Flux.never())).subscribe(null, e -> { });
+        driver.frames().forEach(Frame::release);
+        bulk.send(Flux.range(0, BULK / (256 * 1024)).map(i -> Unpooled.buffer(256 * 1024).writeZero(256 * 1024)))
+            .subscribe(null, e -> { });
+        return bulkWritten();
+    }
+
+    /** Bulk DATA bytes written since the last look; the PINGs written are kept in {@link #probes}. */
+    private long bulkWritten() throws Exception {
+        long bytes = 0;
+        for (Frame f : driver.frames()) {
+            if (f.type() == FrameType.DATA && f.streamId() == 2) {
+                bytes += f.payload().readableBytes();
+            } else if (f.type() == FrameType.PING) {
+                probes.add(PingFrameCodec.opaque(f.payload()));
+            }
+            f.release();
+        }
+        return bytes;
+    }
+
+    private final List<Long> probes = new java.util.ArrayList<>();
+
+    /** The peer has read everything: a PONG for every PING so far. */
+    private void answerProbes() throws Exception {
+        for (long opaque : probes) {
+            driver.feed(PingFrameCodec.encodePong(SessionDriver.ALLOC, opaque));
+        }
+        probes.clear();
+    }
+
+    @Test
+    void whileAnUrgentStreamIsActiveBulkKeepsThePipeShallowUntilThePeerHasRead() throws Exception {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        int limit = StreamPriorities.DEFAULT_URGENT_PIPE_LIMIT;
+        long first = bulkBeforeProbesAnswered(SessionConfig.defaults(), now);
+        assertThat(first).as("bulk written while control is active and the peer has read nothing")
+            .isPositive().isLessThanOrEqualTo(limit + MuxSession.SHARED_FRAME);
+        assertThat(probes).as("pipe probes asked the peer what it has read").isNotEmpty();
+
+        answerProbes();
+        long second = bulkWritten();
+        assertThat(second).as("the peer read it all: one more pipe's worth").isPositive()
+            .isLessThanOrEqualTo(limit + MuxSession.SHARED_FRAME);
+
+        now.addAndGet(WriteScheduler.ACTIVE_NANOS); // control has been quiet long enough
+        answerProbes();
+        assertThat(first + second + bulkWritten()).as("no cap once control is quiet: the rest at once").isEqualTo(BULK);
+    }
+
+    @Test
+    void withTheCapOffBulkFillsTheCreditAtOnce() throws Exception {
+        SessionConfig off = SessionConfig.defaults().withPriorities(StreamPriorities.defaults().withUrgentPipeLimit(0));
+        assertThat(bulkBeforeProbesAnswered(off, new AtomicLong())).isEqualTo(BULK);
+        assertThat(probes).isEmpty();
     }
 
     @Test
