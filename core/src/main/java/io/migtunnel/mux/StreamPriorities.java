@@ -46,12 +46,13 @@ public final class StreamPriorities {
     }
 
     /**
-     * While a stream has written within the last few milliseconds, how many bytes of less urgent
-     * DATA this side lets be in the connection unread by the peer (its outbound buffer, both
+     * While a stream of urgency 0 has written within the last 10 ms, how many bytes of DATA of the
+     * other urgencies this side lets be in the connection unread by the peer (its outbound buffer, both
      * kernels' buffers, the peer's unread queue): what the urgent stream's next frame can wait
      * behind. The side learns what the peer has read from PING/PONG pipe probes (PROTOCOL.md
      * section 8). Lower cuts the urgent stream's latency and costs bulk throughput while it is
-     * active (throughput is at most this limit per probe round trip); 0 turns the cap off.
+     * active (throughput is at most this limit per probe round trip); 0 turns the cap off. Only
+     * class 0 turns it on: the RAM migration (1) over disk mirrors (5) is bulk over bulk.
      */
     public int urgentPipeLimit() {
         return urgentPipeLimit;

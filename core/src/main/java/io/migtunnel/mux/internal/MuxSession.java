@@ -687,7 +687,7 @@ public final class MuxSession implements Session, FrameReceiver {
             StreamState s;
             while (writable && !closed && (s = writeQueue.poll()) != null) {
                 long now = clock.getAsLong();
-                boolean capped = writeQueue.moreUrgentActive(s.urgency(), now);
+                boolean capped = writeQueue.yieldsToActiveUrgent(s.urgency(), now);
                 if (capped && pipe.full()) {
                     heldByPipe.add(s); // stays queuedForWrite; back in the queue when the pipe drains
                     probe(true);

@@ -100,32 +100,30 @@ final class WriteScheduler<T extends WriteScheduler.Scheduled> {
     }
 
     /**
-     * How long after a class last wrote it still counts as active: less urgent DATA keeps the pipe
-     * shallow for it ({@link PipeDepth}) until it has been quiet this long.
+     * How long after the most urgent class ({@link StreamPriorities#MOST_URGENT}) last wrote it still
+     * counts as active: the other classes keep the pipe shallow for it ({@link PipeDepth}) until it
+     * has been quiet this long. Only class 0 counts: a bulk stream that is merely more urgent than
+     * another (the RAM migration over a disk mirror) must not halve the other's throughput.
      */
     static final long ACTIVE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
-    /** Per class, {@link System#nanoTime()} of its last frame; valid where {@link #served} has its bit. */
-    private final long[] lastServed = new long[CLASSES];
-    /** Bit u set: class u has written a frame. */
-    private int served;
+    /** {@link System#nanoTime()} of class 0's last frame; valid once {@link #mostUrgentServed}. */
+    private long mostUrgentLastServed;
+    private boolean mostUrgentServed;
 
     /** A frame of {@code urgency} was written at {@code now}. */
     void served(int urgency, long now) {
-        lastServed[urgency] = now;
-        served |= 1 << urgency;
+        if (urgency == StreamPriorities.MOST_URGENT) {
+            mostUrgentLastServed = now;
+            mostUrgentServed = true;
+        }
     }
 
-    /** Whether a class more urgent than {@code urgency} wrote within {@link #ACTIVE_NANOS} of {@code now}. */
-    boolean moreUrgentActive(int urgency, long now) {
-        int more = served & ((1 << urgency) - 1);
-        while (more != 0) {
-            int v = Integer.numberOfTrailingZeros(more);
-            if (now - lastServed[v] < ACTIVE_NANOS) {
-                return true;
-            }
-            more &= more - 1;
-        }
-        return false;
+    /**
+     * Whether {@code urgency} is less urgent than class 0 and class 0 wrote within
+     * {@link #ACTIVE_NANOS} of {@code now}.
+     */
+    boolean yieldsToActiveUrgent(int urgency, long now) {
+        return urgency > StreamPriorities.MOST_URGENT && mostUrgentServed && now - mostUrgentLastServed < ACTIVE_NANOS;
     }
 
     /** Whether a stream more urgent than {@code urgency} waits to be served. */

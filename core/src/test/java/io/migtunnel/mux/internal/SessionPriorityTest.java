@@ -70,13 +70,17 @@ class SessionPriorityTest {
      * answers the session's pipe probes. Returns the bulk bytes written before any answer.
      */
     private long bulkBeforeProbesAnswered(SessionConfig config, AtomicLong now) throws Exception {
+        return bulkBeforeProbesAnswered(config, now, "control");
+    }
+
+    private long bulkBeforeProbesAnswered(SessionConfig config, AtomicLong now, String moreUrgent) throws Exception {
         driver = new SessionDriver(config, SessionDriver.hello(16 << 20));
         driver.onLoop(() -> {
             driver.session.useClock(now::get);
             return null;
         });
         MuxStream bulk = driver.session.open("nbd/disk0").block(Duration.ofSeconds(5));
-        MuxStream control = driver.session.open("control").block(Duration.ofSeconds(5));
+        MuxStream control = driver.session.open(moreUrgent).block(Duration.ofSeconds(5));
         control.send(Flux.just(Unpooled.wrappedBuffer(new byte[100])).concatWith(Flux.never())).subscribe(null, e -> { });
         driver.frames().forEach(Frame::release);
         bulk.send(Flux.range(0, BULK / (256 * 1024)).map(i -> Unpooled.buffer(256 * 1024).writeZero(256 * 1024)))
@@ -125,6 +129,13 @@ class SessionPriorityTest {
         now.addAndGet(WriteScheduler.ACTIVE_NANOS); // control has been quiet long enough
         answerProbes();
         assertThat(first + second + bulkWritten()).as("no cap once control is quiet: the rest at once").isEqualTo(BULK);
+    }
+
+    @Test
+    void onlyUrgencyZeroCapsTheOthers() throws Exception {
+        // migration (1) over nbd/disk0 (5) is bulk over bulk: a RAM migration must not slow the mirrors
+        assertThat(bulkBeforeProbesAnswered(SessionConfig.defaults(), new AtomicLong(), "migration")).isEqualTo(BULK);
+        assertThat(probes).isEmpty();
     }
 
     @Test

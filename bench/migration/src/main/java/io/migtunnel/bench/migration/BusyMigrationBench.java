@@ -22,7 +22,9 @@ import java.util.stream.Stream;
 public final class BusyMigrationBench {
     /** migtunnel with both JVMs started for each migration, as a one-shot tool would run it. */
     private static final String COLD = "migtunnel-cold";
-    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD);
+    /** migtunnel with its urgent pipe limit off: what priorities cost or give a migration. */
+    private static final String UNCAPPED = "migtunnel-uncapped";
+    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD, UNCAPPED);
 
     private BusyMigrationBench() {
     }
@@ -166,7 +168,7 @@ public final class BusyMigrationBench {
 
     /** The command line: {@code --paths}, {@code --scenarios}, {@code --repeat}, {@code --work}, the tools' paths. */
     private static final class Options {
-        List<String> paths = PATHS;
+        List<String> paths = PATHS.subList(0, 5);
         List<String> scenarios = List.of("precopy", "postcopy", "tuning");
         int repeat = 3;
         Path work = Path.of(System.getProperty("java.io.tmpdir"));
@@ -234,11 +236,18 @@ public final class BusyMigrationBench {
                     case "socat" -> SocatRelay.create();
                     case "splice" -> new SplicePath(spliceRelay);
                     case "migtunnel" -> new TunnelPath(migtunnel, tunnelArguments, "migtunnel");
+                    case UNCAPPED -> new TunnelPath(migtunnel, withUncapped(tunnelArguments), UNCAPPED);
                     default -> throw new IllegalArgumentException(path);
                 }, work.resolve("relay-" + path));
                 running.put(path, r);
             }
             return r;
+        }
+
+        private static List<String> withUncapped(List<String> arguments) {
+            List<String> l = new ArrayList<>(arguments);
+            l.addAll(List.of("--urgent-pipe-limit", "0"));
+            return l;
         }
 
         SocketRelay start(SocketRelay r, Path exposeDir) throws Exception {
