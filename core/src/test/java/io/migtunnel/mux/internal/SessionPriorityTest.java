@@ -64,6 +64,8 @@ class SessionPriorityTest {
     }
 
     private static final int BULK = 4 << 20;
+    private static final SessionConfig CAPPED = SessionConfig.defaults()
+        .withPriorities(StreamPriorities.defaults().withUrgentPipeLimit(StreamPriorities.SUGGESTED_URGENT_PIPE_LIMIT));
 
     /**
      * Control writes once; then 4 MiB of bulk, with a peer that reads nothing until the test
@@ -115,8 +117,8 @@ class SessionPriorityTest {
     @Test
     void whileAnUrgentStreamIsActiveBulkKeepsThePipeShallowUntilThePeerHasRead() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000L);
-        int limit = StreamPriorities.DEFAULT_URGENT_PIPE_LIMIT;
-        long first = bulkBeforeProbesAnswered(SessionConfig.defaults(), now);
+        int limit = StreamPriorities.SUGGESTED_URGENT_PIPE_LIMIT;
+        long first = bulkBeforeProbesAnswered(CAPPED, now);
         assertThat(first).as("bulk written while control is active and the peer has read nothing")
             .isPositive().isLessThanOrEqualTo(limit + MuxSession.SHARED_FRAME);
         assertThat(probes).as("pipe probes asked the peer what it has read").isNotEmpty();
@@ -134,14 +136,14 @@ class SessionPriorityTest {
     @Test
     void onlyUrgencyZeroCapsTheOthers() throws Exception {
         // migration (1) over nbd/disk0 (5) is bulk over bulk: a RAM migration must not slow the mirrors
-        assertThat(bulkBeforeProbesAnswered(SessionConfig.defaults(), new AtomicLong(), "migration")).isEqualTo(BULK);
+        assertThat(bulkBeforeProbesAnswered(CAPPED, new AtomicLong(), "migration")).isEqualTo(BULK);
         assertThat(probes).isEmpty();
     }
 
     @Test
-    void withTheCapOffBulkFillsTheCreditAtOnce() throws Exception {
-        SessionConfig off = SessionConfig.defaults().withPriorities(StreamPriorities.defaults().withUrgentPipeLimit(0));
-        assertThat(bulkBeforeProbesAnswered(off, new AtomicLong())).isEqualTo(BULK);
+    void withTheCapOffAsByDefaultBulkFillsTheCreditAtOnce() throws Exception {
+        assertThat(bulkBeforeProbesAnswered(SessionConfig.defaults(), new AtomicLong())).as("the default: no cap")
+            .isEqualTo(BULK);
         assertThat(probes).isEmpty();
     }
 

@@ -22,9 +22,9 @@ import java.util.stream.Stream;
 public final class BusyMigrationBench {
     /** migtunnel with both JVMs started for each migration, as a one-shot tool would run it. */
     private static final String COLD = "migtunnel-cold";
-    /** migtunnel with its urgent pipe limit off: what priorities cost or give a migration. */
-    private static final String UNCAPPED = "migtunnel-uncapped";
-    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD, UNCAPPED);
+    /** migtunnel with the suggested urgent pipe limit (off by default): what the cap costs or gives a migration. */
+    private static final String CAPPED = "migtunnel-capped";
+    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD, CAPPED);
 
     private BusyMigrationBench() {
     }
@@ -236,7 +236,7 @@ public final class BusyMigrationBench {
                     case "socat" -> SocatRelay.create();
                     case "splice" -> new SplicePath(spliceRelay);
                     case "migtunnel" -> new TunnelPath(migtunnel, tunnelArguments, "migtunnel");
-                    case UNCAPPED -> new TunnelPath(migtunnel, withUncapped(tunnelArguments), UNCAPPED);
+                    case CAPPED -> new TunnelPath(migtunnel, withCap(tunnelArguments), CAPPED);
                     default -> throw new IllegalArgumentException(path);
                 }, work.resolve("relay-" + path));
                 running.put(path, r);
@@ -244,9 +244,9 @@ public final class BusyMigrationBench {
             return r;
         }
 
-        private static List<String> withUncapped(List<String> arguments) {
+        private static List<String> withCap(List<String> arguments) {
             List<String> l = new ArrayList<>(arguments);
-            l.addAll(List.of("--urgent-pipe-limit", "0"));
+            l.addAll(List.of("--urgent-pipe-limit", "256K"));
             return l;
         }
 
