@@ -1,7 +1,5 @@
 package io.migtunnel.mux.internal;
 
-import java.util.Arrays;
-
 /**
  * A FIFO of longs, as a growable ring of primitives, so that queueing one costs no allocation: a
  * stream's arrival stamps (one per buffer it holds to send) and the offsets of the session's pipe
@@ -12,7 +10,7 @@ final class LongQueue {
     private int head;
     private int size;
 
-    void add(long nanos) {
+    void add(long value) {
         if (size == ring.length) {
             long[] grown = new long[ring.length * 2];
             int tail = ring.length - head;
@@ -21,7 +19,7 @@ final class LongQueue {
             ring = grown;
             head = 0;
         }
-        ring[(head + size) & (ring.length - 1)] = nanos;
+        ring[(head + size) & (ring.length - 1)] = value;
         size++;
     }
 
@@ -44,7 +42,6 @@ final class LongQueue {
     }
 
     void clear() {
-        Arrays.fill(ring, 0);
         head = 0;
         size = 0;
     }

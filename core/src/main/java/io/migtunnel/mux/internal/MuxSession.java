@@ -62,7 +62,7 @@ public final class MuxSession implements Session, FrameReceiver {
     private final IntObjectHashMap<StreamState> streams = new IntObjectHashMap<>();
     /** Streams with something to write: the most urgent first, round-robin within an urgency. */
     private final WriteScheduler<StreamState> writeQueue = new WriteScheduler<>();
-    /** DATA written and not yet read by the peer; caps less urgent DATA while an urgent stream is open. */
+    /** DATA written and not yet read by the peer; caps the other streams while one of urgency 0 is active. */
     private final PipeDepth pipe;
     /** Streams the last write loop held back because the pipe was full; served again when a probe returns. */
     private final java.util.ArrayList<StreamState> heldByPipe = new java.util.ArrayList<>();
@@ -686,8 +686,8 @@ public final class MuxSession implements Session, FrameReceiver {
             int maxFrame = peer.maxFramePayload();
             StreamState s;
             while (writable && !closed && (s = writeQueue.poll()) != null) {
-                long now = clock.getAsLong();
-                boolean capped = writeQueue.yieldsToActiveUrgent(s.urgency(), now);
+                long now = pipe.on() ? clock.getAsLong() : 0; // no clock read per frame with the cap off
+                boolean capped = pipe.on() && writeQueue.yieldsToActiveUrgent(s.urgency(), now);
                 if (capped && pipe.full()) {
                     heldByPipe.add(s); // stays queuedForWrite; back in the queue when the pipe drains
                     probe(true);
@@ -715,7 +715,7 @@ public final class MuxSession implements Session, FrameReceiver {
         scheduleFlush();
     }
 
-    /** Sends a pipe probe if one is due ({@code capping}: less urgent DATA is being capped). */
+    /** Sends a pipe probe if one is due ({@code capping}: the frame just served was capped). */
     private void probe(boolean capping) {
         long opaque = pipe.probeIfDue(capping);
         if (opaque != -1) {

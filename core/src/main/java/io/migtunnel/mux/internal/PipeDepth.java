@@ -7,15 +7,15 @@ package io.migtunnel.mux.internal;
  * written after the bytes up to offset O is answered, in order, once the peer has read them, so
  * its PONG says that everything up to O left the pipe.
  *
- * <p>While a more urgent stream is open, the session's writer keeps less urgent DATA out of a
- * pipe that is {@link #full()}: an urgent frame then waits behind at most {@link #limit()} bytes,
+ * <p>While a stream of urgency 0 is active, the session's writer keeps the other streams' DATA out
+ * of a pipe that is {@link #full()}: an urgent frame then waits behind at most the limit's bytes,
  * where a TCP connection's queues would hold megabytes. A probe goes out every quarter of the
  * limit while that applies, so at most five are outstanding and the peer's PONGs never approach
  * its control frame limit. NOT thread safe: confined to the session's event loop.
  */
 final class PipeDepth {
     /** The opaque of a pipe probe: this prefix in the top 16 bits, a sequence number below. */
-    static final long PROBE_PREFIX = 0x7F5D_0000_0000_0000L;
+    private static final long PROBE_PREFIX = 0x7F5D_0000_0000_0000L;
     private static final long PREFIX_MASK = 0xFFFF_0000_0000_0000L;
 
     private final long limit;
@@ -36,18 +36,14 @@ final class PipeDepth {
         this.probeEvery = Math.max(1, limit / 4);
     }
 
-    long limit() {
-        return limit;
+    /** Whether the cap is on (a limit was set). */
+    boolean on() {
+        return limit > 0;
     }
 
-    /** Bytes written and not yet known to be read by the peer. */
-    long depth() {
-        return written - read;
-    }
-
-    /** Whether less urgent DATA must wait: the cap is on and the pipe holds at least its limit. */
+    /** Whether capped DATA must wait: the cap is on and the pipe holds at least its limit. */
     boolean full() {
-        return limit > 0 && depth() >= limit;
+        return on() && written - read >= limit;
     }
 
     void onWritten(int bytes) {
@@ -60,7 +56,7 @@ final class PipeDepth {
      * the wait).
      */
     long probeIfDue(boolean capping) {
-        if (limit == 0 || !capping || written == probedAt) {
+        if (!on() || !capping || written == probedAt) {
             return -1;
         }
         if (written - probedAt < probeEvery && !(outstanding.size() == 0 && full())) {
