@@ -18,6 +18,8 @@ final class Migration {
     /** Ten times what the slowest migration here takes: libvirt itself never gives up on a stuck one. */
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Duration ABORT = Duration.ofSeconds(10);
+    private static final Duration POLL = Duration.ofSeconds(1);
+    private static final Duration MISSED_CONCLUSION = Duration.ofSeconds(5);
     private static final AtomicInteger COUNT = new AtomicInteger();
 
     private final LibvirtHost from;
@@ -102,27 +104,78 @@ final class Migration {
      * domain, so that the next test finds libvirt free. (Misrouted streams, NBD into the incoming
      * migration socket, wait for each other forever, and the source QEMU's monitor with them: its
      * NBD client waits for a greeting; domjobabort and domjobinfo then cannot get the job's lock.)
+     *
+     * <p>One libvirt 9.0 race is stepped around, and said so in the result: when a migration is
+     * cancelled during the disk copy, QEMU can conclude the mirror job (cancelled, its NBD requests
+     * answered) while libvirt misses the event and waits for it forever; a second
+     * {@code domjobabort} wakes it. This happens only when QEMU reports every job concluded for
+     * {@link #MISSED_CONCLUSION} in a row, so a mirror stuck on the tunnel still fails the test.
+     * (Seen by others too: deckhouse/virtualization#2282 patches libvirt for it.)
      */
     Result await() throws Exception {
-        if (!virsh.waitFor(TIMEOUT)) {
-            JobInfo stuck = jobInfo();
-            Cmd.Result abort = from.virsh("domjobabort", domain);
-            String end = "domjobabort -> exit " + abort.exitCode() + " " + abort.stderr().strip();
-            if (!virsh.waitFor(ABORT)) {
-                Cmd.Result destroy = from.virsh("destroy", domain);
-                end += "; virsh still ran " + ABORT + " later: destroy -> exit " + destroy.exitCode();
-                virsh.waitFor(ABORT);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        long concludedSince = -1;
+        String nudged = null;
+        while (!virsh.waitFor(POLL)) {
+            long now = System.nanoTime();
+            if (now - deadline > 0) {
+                throw stuck();
             }
-            virsh.stop(Duration.ofSeconds(5));
-            throw new AssertionError("virsh migrate " + variant + " " + from + "->" + to + " (" + route.label()
-                + ") did not end within " + TIMEOUT + "; domjobinfo: " + stuck + "; " + end + "\n" + virsh.log()
-                + from.libvirtdLog() + to.libvirtdLog());
+            if (nudged != null) {
+                continue;
+            }
+            String jobs = monitor("query-jobs");
+            if (!allConcluded(jobs)) {
+                concludedSince = -1;
+            } else if (concludedSince < 0) {
+                concludedSince = now;
+            } else if (now - concludedSince >= MISSED_CONCLUSION.toNanos()) {
+                Cmd.Result again = from.virsh("domjobabort", domain);
+                nudged = "libvirt missed the end of the source's mirror job (QEMU: " + jobs.strip() + ") for "
+                    + MISSED_CONCLUSION + "; a second domjobabort -> exit " + again.exitCode();
+                System.err.println("[" + domain + "] " + nudged);
+            }
         }
-        return new Result(virsh.exit(), this);
+        return new Result(virsh.exit(), this, nudged);
+    }
+
+    /** Whether {@code query-jobs} answered with jobs, all of them concluded. */
+    private static boolean allConcluded(String queryJobs) {
+        int statuses = queryJobs.split("\"status\":", -1).length - 1;
+        int concluded = queryJobs.split("\"status\":\"concluded\"", -1).length - 1;
+        return statuses > 0 && statuses == concluded;
+    }
+
+    private AssertionError stuck() throws Exception {
+        JobInfo stuck = jobInfo();
+        String jobs = monitor("query-block-jobs") + monitor("query-jobs");
+        Cmd.Result abort = from.virsh("domjobabort", domain);
+        String end = "domjobabort -> exit " + abort.exitCode() + " " + abort.stderr().strip();
+        if (!virsh.waitFor(ABORT)) {
+            Cmd.Result destroy = from.virsh("destroy", domain);
+            end += "; virsh still ran " + ABORT + " later: destroy -> exit " + destroy.exitCode();
+            virsh.waitFor(ABORT);
+        }
+        virsh.stop(Duration.ofSeconds(5));
+        return new AssertionError("virsh migrate " + variant + " " + from + "->" + to + " (" + route.label()
+            + ") did not end within " + TIMEOUT + "; domjobinfo: " + stuck + "; " + end + "\nsource QEMU: " + jobs
+            + "\n" + virsh.log() + from.libvirtdLog() + to.libvirtdLog());
+    }
+
+    /** The source QEMU's answer to a QMP query without arguments, or why there is none. */
+    private String monitor(String command) throws Exception {
+        Cmd.Result r;
+        try {
+            r = from.run(ABORT, LibvirtHost.virshCommand("qemu-monitor-command", domain,
+                "{\"execute\":\"" + command + "\"}"));
+        } catch (AssertionError timedOut) {
+            return command + " -> no answer within " + ABORT + "\n";
+        }
+        return command + " -> " + (r.exitCode() == 0 ? r.stdout().strip() : "exit " + r.exitCode() + " " + r.stderr().strip()) + "\n";
     }
 
     /** How it ended. */
-    record Result(Daemon.Exit exit, Migration migration) {
+    record Result(Daemon.Exit exit, Migration migration, String libvirtRace) {
         boolean succeeded() {
             return exit.status() == 0;
         }
@@ -143,7 +196,7 @@ final class Migration {
         String describe() {
             return "virsh migrate " + migration.variant + " " + migration.from + "->" + migration.to + " ("
                 + migration.route.label() + ") -> exit " + exit.status() + " in " + exit.took().toMillis() + " ms\n"
-                + Cmd.tail(exit.output()) + "\n";
+                + Cmd.tail(exit.output()) + "\n" + (libvirtRace == null ? "" : libvirtRace + "\n");
         }
     }
 }
