@@ -3,9 +3,11 @@ package io.migtunnel.qemu.migration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.migtunnel.qemu.migration.ConvergenceOptions.TimeoutAction;
 import io.migtunnel.qemu.migration.MigrationSummary.Convergence.Kind;
 import io.migtunnel.qemu.vm.BusyGuest;
+import io.migtunnel.qemu.vm.QemuVm;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,6 +127,46 @@ class ConvergenceQemuTest {
         assertThat(summary.convergence().kind()).isEqualTo(Kind.SWITCHED_TO_POSTCOPY);
         assertThat(summary.convergence().after()).isGreaterThanOrEqualTo(Duration.ofSeconds(4));
         checks.assertMigrated(summary);
+    }
+
+    @Test
+    void aDowntimeLimitAboveWhatThePassesLeaveLetsPrecopyConvergeByItself() throws Exception {
+        MigrationSummary summary = migrate(options().withConvergence(ConvergenceOptions.defaults()
+            .withDowntimeLimit(Duration.ofSeconds(8)).withTimeout(Duration.ofSeconds(40), TimeoutAction.ABORT)));
+
+        assertThat(summary.convergence().kind()).isEqualTo(Kind.CONVERGED);
+        assertThat(summary.downtimeMs()).as("a pause longer than QEMU's default limit (300 ms) was allowed")
+            .isGreaterThan(300);
+        assertThat(parameter(rig.source, "downtime-limit").asLong()).isEqualTo(8000);
+        checks.assertMigrated(summary);
+    }
+
+    @Test
+    void anXbzrleCacheDeltaEncodesTheResentPagesAndPrecopyConverges() throws Exception {
+        MigrationSummary summary = migrate(options().withConvergence(ConvergenceOptions.defaults()
+            .withXbzrleCache(64L << 20).withTimeout(Duration.ofSeconds(40), TimeoutAction.ABORT)));
+
+        assertThat(summary.convergence().kind()).as("the guest rewrites 16 bytes of each page per sweep")
+            .isEqualTo(Kind.CONVERGED);
+        JsonNode cache = rig.source.qmp().execute("query-migrate").block(Duration.ofSeconds(5)).path("xbzrle-cache");
+        assertThat(cache.path("pages").asLong()).as("pages sent delta-encoded: %s", cache).isGreaterThan(1000);
+        assertThat(parameter(rig.source, "xbzrle-cache-size").asLong()).isEqualTo(64L << 20);
+        checks.assertMigrated(summary);
+    }
+
+    @Test
+    void zstdCompressedMultifdChannelsCarryEveryPageAndDiskWrite() throws Exception {
+        MigrationSummary summary = migrate(options().withMultifd(4).withConvergence(ConvergenceOptions.defaults()
+            .withCompression(ConvergenceOptions.Compression.ZSTD).withTimeout(Duration.ofSeconds(3), TimeoutAction.PAUSE)));
+
+        assertThat(summary.convergence().kind()).isEqualTo(Kind.PAUSED);
+        assertThat(parameter(rig.source, "multifd-compression").asText()).isEqualTo("zstd");
+        assertThat(parameter(rig.destination, "multifd-compression").asText()).isEqualTo("zstd");
+        checks.assertMigrated(summary);
+    }
+
+    private static JsonNode parameter(QemuVm vm, String name) {
+        return vm.qmp().execute("query-migrate-parameters").block(Duration.ofSeconds(5)).path(name);
     }
 
     /** The RAM bandwidth limit, and a minute for the mirrors, 90 s for RAM. */
