@@ -50,7 +50,9 @@ class LibvirtMigrationTest {
 
         link.assertOnlyTheTunnelCrossed(tunnel.port(), HOSTS.tunnelPorts());
         assertArrived(a, b);
-        Streams.of(tunnel).assertCarried(before, variant.migrationConnections(), 1, HOSTS.guest());
+        Streams after = Streams.of(tunnel);
+        after.assertCarried(before, variant.migrationConnections(), 1, HOSTS.guest());
+        after.assertAgreesWith(before, result.completed());
         HOSTS.measurements().record(result);
         assertDisksIntact(a, b);
     }
@@ -291,13 +293,15 @@ class LibvirtMigrationTest {
     }
 
     /** The source forwarder's counters of what crossed a tunnel. */
-    private record Streams(double migration, double nbd, double libvirt, double nbdBytesSent, double resumed) {
+    private record Streams(double migration, double nbd, double libvirt, double nbdBytesSent, double resumed,
+                           double migrationBytesSent) {
         static Streams of(Tunnel t) throws Exception {
             return new Streams(t.sourceSample("migtunnel_streams_opened_total", Map.of("stream", "migration")),
                 t.sourceSample("migtunnel_streams_opened_total", Map.of("stream", "nbd")),
                 t.sourceSample("migtunnel_streams_opened_total", Map.of("stream", "libvirt")),
                 t.sourceSample("migtunnel_stream_bytes_total", Map.of("stream", "nbd", "direction", "sent")),
-                t.sourceSample("migtunnel_session_resumes_total", Map.of("outcome", "resumed")));
+                t.sourceSample("migtunnel_session_resumes_total", Map.of("outcome", "resumed")),
+                t.sourceSample("migtunnel_stream_bytes_total", Map.of("stream", "migration", "direction", "sent")));
         }
 
         /**
@@ -314,6 +318,24 @@ class LibvirtMigrationTest {
             long diskBytes = guest.diskPaths().stream().mapToLong(guest::diskSize).sum();
             assertThat(nbdBytesSent - before.nbdBytesSent).as("NBD bytes sent through the tunnel: the disks' %d",
                 diskBytes).isGreaterThanOrEqualTo(diskBytes);
+        }
+
+        /**
+         * The source forwarder's byte counters tell the same story as libvirt's {@code domjobinfo
+         * --completed} (README "Under libvirt"): the {@code migration} streams carried "Memory
+         * processed" and the {@code nbd} streams "File processed", each plus a little of its own
+         * (device state and multifd headers; NBD request headers and re-mirrored guest writes).
+         * virsh prints MiB to three decimals, hence the KiB of slack below.
+         */
+        void assertAgreesWith(Streams before, JobInfo completed) {
+            assertAbout("migration", migrationBytesSent - before.migrationBytesSent, completed, "Memory processed");
+            assertAbout("nbd", nbdBytesSent - before.nbdBytesSent, completed, "File processed");
+        }
+
+        private static void assertAbout(String stream, double carried, JobInfo completed, String field) {
+            long processed = completed.bytes(field);
+            assertThat(carried).as("bytes the '%s' streams carried, against domjobinfo's %s (%d)\n%s", stream, field,
+                processed, completed.text()).isBetween(processed - 1024.0, processed * 1.05 + (1 << 20));
         }
     }
 }
