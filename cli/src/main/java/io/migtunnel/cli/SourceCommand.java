@@ -1,5 +1,6 @@
 package io.migtunnel.cli;
 
+import io.migtunnel.protocol.StreamNames;
 import io.migtunnel.transport.LibvirtSocketModeException;
 import io.migtunnel.transport.Tunnel;
 import io.migtunnel.transport.TunnelSource;
@@ -7,6 +8,7 @@ import io.migtunnel.transport.TunnelTls;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,6 +36,14 @@ final class SourceCommand implements Callable<Integer> {
     @Option(names = "--expose", required = true, paramLabel = "NAME=UNIX_PATH", converter = Endpoints.NamedSocket.class,
         description = "Listen on UNIX_PATH (created once the session is up); each connection opens a stream NAME. Repeatable.")
     List<Map.Entry<String, Path>> exposes;
+
+    @Option(names = "--while-open", paramLabel = "NAME=OTHER",
+        description = {"A connection to NAME's exposed socket made while an earlier one there is still open opens a "
+            + "stream OTHER instead (routed by OTHER on the destination). For clients that tell their connections "
+            + "apart only by order: QEMU's postcopy-preempt channel, e.g. --while-open migration=migration/preempt "
+            + "with --route migration/preempt=<the migration socket> on the destination (urgency 0 by default).",
+            "Not with multifd or --parallel, whose extra connections would take OTHER's urgency."})
+    List<String> whileOpen = new ArrayList<>();
 
     @Option(names = "--socket-mode", paramLabel = "[NAME=]MODE",
         description = {"Octal mode of the exposed sockets, set right after bind (default: 0600: only this user may "
@@ -82,6 +92,26 @@ final class SourceCommand implements Callable<Integer> {
         return source;
     }
 
+    /** Each --while-open NAME=OTHER, by NAME; NAME must be exposed. */
+    private Map<String, String> concurrentNames() {
+        Set<String> exposed = exposes.stream().map(Map.Entry::getKey).collect(Collectors.toSet());
+        Map<String, String> names = new LinkedHashMap<>();
+        for (String given : whileOpen) {
+            int eq = given.indexOf('=');
+            String name = eq < 0 ? "" : given.substring(0, eq);
+            if (!exposed.contains(name)) {
+                throw new ParameterException(spec.commandLine(), "--while-open " + given + ": no --expose " + name
+                    + "=... (exposed: " + exposed.stream().sorted().toList() + ")");
+            }
+            try {
+                names.put(name, StreamNames.requireValid(given.substring(eq + 1)));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--while-open " + given + ": " + e.getMessage());
+            }
+        }
+        return names;
+    }
+
     @Override
     public Integer call() {
         InetSocketAddress address = Endpoints.resolve(connect);
@@ -102,8 +132,11 @@ final class SourceCommand implements Callable<Integer> {
             if (tls != null) {
                 source = source.tls(tls);
             }
+            Map<String, String> concurrent = concurrentNames();
             for (Map.Entry<String, Path> e : exposes) {
-                source = source.expose(e.getKey(), e.getValue());
+                String other = concurrent.get(e.getKey());
+                source = other == null ? source.expose(e.getKey(), e.getValue())
+                    : source.expose(e.getKey(), e.getValue(), other);
             }
             Tunnel tunnel;
             try {

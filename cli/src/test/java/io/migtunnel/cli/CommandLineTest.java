@@ -22,6 +22,8 @@ class CommandLineTest {
         "source --connect 127.0.0.1:1 --expose ../up=/tmp/x    | ../up",
         "source --connect 127.0.0.1:1                          | --expose",
         "source --connect 127.0.0.1:1 --expose a=/tmp/x --bogus | --bogus",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --while-open b=c | --while-open b=c: no --expose b=... (exposed: [a])",
+        "source --connect 127.0.0.1:1 --expose a=/tmp/x --while-open a=/c | --while-open a=/c: stream name '/c' looks like a path",
         "destination --listen 127.0.0.1:1 --route a=/tmp/x --metrics nocolon | nocolon",
         "frobnicate                                            | frobnicate",
         "destination --listen 0.0.0.0:1 --route a=/tmp/x       | --insecure-plaintext",
