@@ -11,7 +11,7 @@
 # Environment: TMPDIR (the work directory, default /tmp), JAVA_OPTS (the bench's JVM).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for tool in qemu-system-x86_64 qemu-img socat gcc ld; do
+for tool in qemu-system-x86_64 qemu-img qemu-nbd nbdcopy socat gcc ld; do
   command -v "$tool" >/dev/null || { echo "busy-migration: $tool is missing (bin/test installs what the bench needs)" >&2; exit 1; }
 done
 (cd "$repo" && ./mvnw -B -q -ntp -DskipTests -pl cli,bench/migration -am package)

@@ -15,6 +15,11 @@ public abstract class ProcessRelay implements SocketRelay {
     protected final RelayProcesses processes = new RelayProcesses();
     private final Map<String, Path> exposed = new LinkedHashMap<>();
 
+    /** A file name for stream {@code name} (which may hold a '/'), in the relay's directory. */
+    protected static String fileName(String name) {
+        return name.replace('/', '-');
+    }
+
     /** Records that clients reach {@code name} at {@code socket}. */
     protected final void exposedAt(String name, Path socket) {
         exposed.put(name, socket);

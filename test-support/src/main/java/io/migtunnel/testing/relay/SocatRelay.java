@@ -30,9 +30,9 @@ public final class SocatRelay extends ProcessRelay {
         Files.createDirectories(exposeDir);
         for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
             String name = e.getKey();
-            Path socket = exposeDir.resolve(name + ".sock");
+            Path socket = exposeDir.resolve(fileName(name) + ".sock");
             int port = startTcpSide(name, e.getValue(), exposeDir);
-            Process unixSide = spawn(exposeDir.resolve(name + ".unix-side.log"),
+            Process unixSide = spawn(exposeDir.resolve(fileName(name) + ".unix-side.log"),
                     "UNIX-LISTEN:" + socket + ",fork", "TCP:127.0.0.1:" + port);
             processes.awaitReady(unixSide, "socat UNIX-LISTEN " + socket, () -> ListeningSockets.unix(socket));
             exposedAt(name, socket);
@@ -44,7 +44,7 @@ public final class SocatRelay extends ProcessRelay {
         IllegalStateException last = null;
         for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
             int port = RelayProcesses.freePort();
-            Process tcpSide = spawn(logDir.resolve(name + ".tcp-side." + attempt + ".log"),
+            Process tcpSide = spawn(logDir.resolve(fileName(name) + ".tcp-side." + attempt + ".log"),
                     "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr,fork", "UNIX-CONNECT:" + target);
             try {
                 processes.awaitReady(tcpSide, "socat TCP-LISTEN " + port, () -> ListeningSockets.tcp(port));

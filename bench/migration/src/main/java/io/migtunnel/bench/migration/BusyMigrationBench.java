@@ -24,7 +24,9 @@ public final class BusyMigrationBench {
     private static final String COLD = "migtunnel-cold";
     /** migtunnel with the suggested urgent pipe limit (off by default): what the cap costs or gives a migration. */
     private static final String CAPPED = "migtunnel-capped";
-    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD, CAPPED);
+    /** migtunnel with every stream at one urgency: priorities off, for the postcopy-under-load rows. */
+    private static final String FLAT = "migtunnel-flat";
+    private static final List<String> PATHS = List.of("direct", "socat", "splice", "migtunnel", COLD, CAPPED, FLAT);
 
     private BusyMigrationBench() {
     }
@@ -68,8 +70,8 @@ public final class BusyMigrationBench {
         Path dir = o.work.resolve("run-" + n);
         System.err.printf("bench: run %d: %s through %s%n", n, s.name(), path);
         boolean cold = path.equals(COLD);
-        SocketRelay relay = cold ? o.start(new TunnelPath(o.migtunnel, o.tunnelArguments, COLD), dir.resolve("relay"))
-            : o.running(path);
+        SocketRelay relay = cold ? o.start(new TunnelPath(o.migtunnel, o.tunnelArguments, COLD, s.preempt()),
+            dir.resolve("relay")) : o.running(path, s.preempt());
         try {
             RunResult r = new MigrationRun(s, dir, o.targets).run(relay);
             System.err.println("bench:   " + r);
@@ -95,14 +97,18 @@ public final class BusyMigrationBench {
     private static String comparisonTable(Scenario s, List<RunResult> rows, List<String> paths) {
         Map<String, List<RunResult>> byPath = new LinkedHashMap<>();
         paths.forEach(p -> byPath.put(p, rows.stream().filter(r -> r.path().equals(p)).toList()));
-        boolean postcopy = s.postcopyAfterFirstPass();
+        boolean postcopy = s.postcopy();
+        boolean competing = s.competingNbd();
         StringBuilder t = new StringBuilder();
         t.append(String.format("%n### %s: guest dirtying %d MiB at %s, 2 disks of %d MiB, precopy at %s (median of %d)%n%n",
             s.name(), s.guest().ramBytes() >> 20, rate(s.guest().dirtyKiBPerSecond() * 1024), s.diskBytes() >> 20,
             s.maxBandwidth() >= Scenario.UNLIMITED ? "no limit" : rate(s.maxBandwidth()), rows.size() / paths.size()));
         t.append("| path | total s | mirror s | RAM s | downtime ms | passes | RAM MB | guest MiB/s |"
-            + (postcopy ? " postcopy s | blocktime ms |" : "") + " total vs splice | total vs socat | downtime vs direct |\n");
-        t.append("|---|---:|---:|---:|---:|---:|---:|---:|" + (postcopy ? "---:|---:|" : "") + "---:|---:|---:|\n");
+            + (postcopy ? " postcopy s | blocktime ms |" : "") + (competing ? " other disk MB/s |" : "")
+            + " total vs splice | total vs socat | downtime vs direct |"
+            + (postcopy ? " postcopy vs direct | blocktime vs direct |" : "") + "\n");
+        t.append("|---|---:|---:|---:|---:|---:|---:|---:|" + (postcopy ? "---:|---:|" : "") + (competing ? "---:|" : "")
+            + "---:|---:|---:|" + (postcopy ? "---:|---:|" : "") + "\n");
         for (Map.Entry<String, List<RunResult>> e : byPath.entrySet()) {
             List<RunResult> r = e.getValue();
             t.append(String.format("| %s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f |", e.getKey(),
@@ -113,9 +119,17 @@ public final class BusyMigrationBench {
                 t.append(String.format(" %.2f | %.0f |", median(r, RunResult::postcopySeconds),
                     median(r, x -> x.blocktimeMillis())));
             }
+            if (competing) {
+                t.append(String.format(" %.0f |", median(r, RunResult::competingMBps)));
+            }
             t.append(' ').append(ratio(r, byPath.get("splice"), RunResult::totalSeconds)).append(" | ")
                 .append(ratio(r, byPath.get("socat"), RunResult::totalSeconds)).append(" | ")
-                .append(ratio(r, byPath.get("direct"), x -> x.downtimeMillis())).append(" |\n");
+                .append(ratio(r, byPath.get("direct"), x -> x.downtimeMillis())).append(" |");
+            if (postcopy) {
+                t.append(' ').append(ratio(r, byPath.get("direct"), RunResult::postcopySeconds)).append(" | ")
+                    .append(ratio(r, byPath.get("direct"), x -> x.blocktimeMillis())).append(" |");
+            }
+            t.append('\n');
         }
         return t.toString();
     }
@@ -207,7 +221,8 @@ public final class BusyMigrationBench {
             if (o.paths.contains("splice") && o.spliceRelay == null) {
                 throw new IllegalArgumentException("--paths splice needs --splice-relay BINARY (bench/splice-relay, compiled)");
             }
-            o.targets = new MigrationRun.Targets(o.work.resolve("dst-migration.sock"), o.work.resolve("dst-nbd.sock"));
+            o.targets = new MigrationRun.Targets(o.work.resolve("dst-migration.sock"), o.work.resolve("dst-nbd.sock"),
+                o.work.resolve("dst-bulk.sock"));
             return o;
         }
 
@@ -217,8 +232,11 @@ public final class BusyMigrationBench {
                 switch (s) {
                     case "precopy" -> l.add(Scenario.precopy());
                     case "postcopy" -> l.add(Scenario.postcopyAfterPrecopy());
+                    case "postcopy-load" -> l.add(Scenario.postcopyUnderLoad(false));
+                    case "postcopy-load-preempt" -> l.add(Scenario.postcopyUnderLoad(true));
                     case "tuning" -> { }
-                    default -> throw new IllegalArgumentException("--scenarios: unknown " + s + " (precopy, postcopy, tuning)");
+                    default -> throw new IllegalArgumentException("--scenarios: unknown " + s
+                        + " (precopy, postcopy, postcopy-load, postcopy-load-preempt, tuning)");
                 }
             }
             return l;
@@ -228,20 +246,29 @@ public final class BusyMigrationBench {
          * The relay of {@code path}, started at its first use and kept for every later migration, as a
          * host's daemons run (the destination QEMU of each migration listens on the same {@link #targets}).
          */
-        SocketRelay running(String path) throws Exception {
-            SocketRelay r = running.get(path);
+        SocketRelay running(String path, boolean preempt) throws Exception {
+            String key = preempt ? path + "+preempt" : path;
+            SocketRelay r = running.get(key);
             if (r == null) {
                 r = start(switch (path) {
                     case "direct" -> new DirectPath();
                     case "socat" -> SocatRelay.create();
                     case "splice" -> new SplicePath(spliceRelay);
-                    case "migtunnel" -> new TunnelPath(migtunnel, tunnelArguments, "migtunnel");
-                    case CAPPED -> new TunnelPath(migtunnel, withCap(tunnelArguments), CAPPED);
+                    case "migtunnel" -> new TunnelPath(migtunnel, tunnelArguments, "migtunnel", preempt);
+                    case CAPPED -> new TunnelPath(migtunnel, withCap(tunnelArguments), CAPPED, preempt);
+                    case FLAT -> new TunnelPath(migtunnel, flat(tunnelArguments), FLAT, preempt);
                     default -> throw new IllegalArgumentException(path);
-                }, work.resolve("relay-" + path));
-                running.put(path, r);
+                }, work.resolve("relay-" + key.replace('+', '-')));
+                running.put(key, r);
             }
             return r;
+        }
+
+        /** Every stream of the bench (migration, migration/preempt, nbd, nbd/bulk) at urgency 5: no priorities. */
+        private static List<String> flat(List<String> arguments) {
+            List<String> l = new ArrayList<>(arguments);
+            l.addAll(List.of("--priority", "migration*=5", "--priority", "nbd*=5"));
+            return l;
         }
 
         private static List<String> withCap(List<String> arguments) {

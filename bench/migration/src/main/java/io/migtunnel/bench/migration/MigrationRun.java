@@ -45,13 +45,14 @@ final class MigrationRun {
         this.targets = targets;
     }
 
-    /** Where the destination QEMU listens: its migration socket and its NBD server's. */
-    record Targets(Path migration, Path nbd) {
-        /** The relay's routes: {@code migration} and {@code nbd} (every disk's connection). */
+    /** Where the destination QEMU listens (its migration socket and its NBD server's), and the competing NBD server. */
+    record Targets(Path migration, Path nbd, Path bulk) {
+        /** The relay's routes: {@code migration}, {@code nbd} (every disk's connection) and {@link CompetingNbd#NAME}. */
         Map<String, Path> routes() {
             Map<String, Path> routes = new LinkedHashMap<>();
             routes.put("migration", migration);
             routes.put("nbd", nbd);
+            routes.put(CompetingNbd.NAME, bulk);
             return routes;
         }
     }
@@ -120,6 +121,16 @@ final class MigrationRun {
 
         configure(sq);
         execute(sq, "migrate-set-parameters", Map.of("max-bandwidth", scenario.maxBandwidth()));
+        try (CompetingNbd competing = scenario.competingNbd()
+            ? CompetingNbd.start(dir.resolve("competing"), targets.bulk(), relay.exposed(CompetingNbd.NAME)) : null) {
+            return migrateRam(source, destination, relay, start, mirrorSeconds, competing);
+        }
+    }
+
+    private RunResult migrateRam(QemuVm source, QemuVm destination, SocketRelay relay, long start, double mirrorSeconds,
+                                 CompetingNbd competing) throws Exception {
+        QmpClient sq = source.qmp();
+        QmpClient dq = destination.qmp();
         GuestStatus guestAtStart = source.guestStatus();
         execute(sq, "migrate", Map.of("uri", "unix:" + relay.exposed("migration")));
         long ramStart = System.nanoTime();
@@ -150,8 +161,9 @@ final class MigrationRun {
                 completeMirrors(sq);
                 mirrorsDone = true;
                 execute(sq, "migrate-continue", Map.of("state", "pre-switchover"));
-            } else if (status.equals("active") && scenario.postcopyAfterFirstPass() && switchedAt < 0
-                && info.path("ram").path("dirty-sync-count").asLong() >= 2) {
+            } else if (status.equals("active") && switchedAt < 0 && (scenario.postcopyAfterFirstPass()
+                && info.path("ram").path("dirty-sync-count").asLong() >= 2 || scenario.postcopyAfter() != null
+                && System.nanoTime() - ramStart >= scenario.postcopyAfter().toNanos())) {
                 execute(sq, "migrate-start-postcopy", Map.of());
                 switchedAt = System.nanoTime();
             } else if (status.equals("active") && System.nanoTime() - ramStart > scenario.limit().toNanos()) {
@@ -160,12 +172,15 @@ final class MigrationRun {
                 guestRate = guestRate(source, guestAtStart, ramStart);
                 cancel(sq);
                 return new RunResult(relay.toString(), scenario.name(), false, mirrorSeconds,
-                    scenario.limit().toSeconds(), -1, -1, passes, bytes, -1, -1, guestRate,
+                    scenario.limit().toSeconds(), -1, -1, passes, bytes, -1, -1, guestRate, competingRate(competing),
                     "not converged within " + scenario.limit().toSeconds() + " s");
             }
             Thread.sleep(POLL_MILLIS); // query-migrate's polling interval, as migtunnel migrate polls
         }
         long done = System.nanoTime();
+        if (competing != null) {
+            competing.stop();
+        }
         // QEMU reports "completed" a moment before it fills in total-time and downtime.
         info = Await.until("the source's total-time", WAIT, () -> execute(sq, "query-migrate", Map.of()),
             i -> i.path("total-time").asLong() > 0);
@@ -178,7 +193,11 @@ final class MigrationRun {
         return new RunResult(relay.toString(), scenario.name(), true, mirrorSeconds,
             info.path("total-time").asLong() / 1000.0, seconds(done - start), info.path("downtime").asLong(),
             info.path("ram").path("dirty-sync-count").asLong(), info.path("ram").path("transferred").asLong(),
-            switchedAt < 0 ? -1 : seconds(done - switchedAt), blocktime, guestRate, "");
+            switchedAt < 0 ? -1 : seconds(done - switchedAt), blocktime, guestRate, competingRate(competing), "");
+    }
+
+    private static double competingRate(CompetingNbd competing) {
+        return competing == null ? -1 : competing.megabytesPerSecond();
     }
 
     /** How fast the guest dirtied its pages from {@code start} (at {@code since}) until now, MiB/s. */
@@ -192,9 +211,12 @@ final class MigrationRun {
         Map<String, Boolean> caps = new LinkedHashMap<>();
         caps.put("events", true);
         caps.put("pause-before-switchover", true);
-        if (scenario.postcopyAfterFirstPass()) {
+        if (scenario.postcopy()) {
             caps.put("postcopy-ram", true);
             caps.put("postcopy-blocktime", true);
+        }
+        if (scenario.preempt()) {
+            caps.put("postcopy-preempt", true);
         }
         if (scenario.multifd() > 0) {
             caps.put("multifd", true);

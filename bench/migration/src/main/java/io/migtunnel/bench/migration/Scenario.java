@@ -18,38 +18,43 @@ import java.time.Duration;
  * @param xbzrleCache            the XBZRLE cache, bytes; 0: off
  * @param autoConverge           QEMU's {@code auto-converge} (vCPU throttling from 20 %, by 10 %: QEMU's defaults)
  * @param limit                  the RAM phase's deadline: past it the migration is cancelled and reported as not converged
+ * @param postcopyAfter          switch to postcopy this long after {@code migrate}; null: never (or after the first pass)
+ * @param preempt                QEMU's {@code postcopy-preempt} on both sides
+ * @param competingNbd           during the RAM phase, nbdcopy writes to another NBD server through the same relay
+ *                               (stream {@code nbd/bulk}), as another VM's disk migration would
  */
 record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, long maxBandwidth,
                 boolean postcopyAfterFirstPass, int multifd, String compression, long xbzrleCache, boolean autoConverge,
-                Duration limit) {
+                Duration limit, Duration postcopyAfter, boolean preempt, boolean competingNbd) {
     static final long MiB = 1L << 20;
     /** As good as no limit: QEMU's default {@code max-bandwidth} is 128 MiB/s. */
     static final long UNLIMITED = 100_000 * MiB;
 
     Scenario withName(String n) {
         return new Scenario(n, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
-            xbzrleCache, autoConverge, limit);
+            xbzrleCache, autoConverge, limit, postcopyAfter, preempt, competingNbd);
     }
 
     Scenario withMultifd(int channels, String method) {
         return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, channels, method,
-            xbzrleCache, autoConverge, limit);
+            xbzrleCache, autoConverge, limit, postcopyAfter, preempt, competingNbd);
     }
 
     Scenario withAutoConverge() {
         return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
-            xbzrleCache, true, limit);
+            xbzrleCache, true, limit, postcopyAfter, preempt, competingNbd);
     }
 
     Scenario withXbzrleCache(long bytes) {
         return new Scenario(name, guest, memoryMiB, diskBytes, maxBandwidth, postcopyAfterFirstPass, multifd, compression,
-            bytes, autoConverge, limit);
+            bytes, autoConverge, limit, postcopyAfter, preempt, competingNbd);
     }
 
     /** A guest dirtying 256 MiB at 48 MiB/s: converges in a few passes on an unthrottled link. */
     static Scenario precopy() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 256 * MiB).withDirtyRate(48 * 1024);
-        return new Scenario("precopy", g, 320, 256 * MiB, UNLIMITED, false, 0, "none", 0, false, Duration.ofSeconds(120));
+        return new Scenario("precopy", g, 320, 256 * MiB, UNLIMITED, false, 0, "none", 0, false, Duration.ofSeconds(120),
+            null, false, false);
     }
 
     /**
@@ -59,7 +64,7 @@ record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, lon
     static Scenario postcopyAfterPrecopy() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(0);
         return new Scenario("postcopy-after-precopy", g, 192, 128 * MiB, 32 * MiB, true, 0, "none", 0, false,
-            Duration.ofSeconds(120));
+            Duration.ofSeconds(120), null, false, false);
     }
 
     /**
@@ -68,6 +73,24 @@ record Scenario(String name, BusyGuest guest, int memoryMiB, long diskBytes, lon
      */
     static Scenario tuning() {
         BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(96 * 1024);
-        return new Scenario("plain", g, 192, 64 * MiB, 64 * MiB, false, 0, "none", 0, false, Duration.ofSeconds(40));
+        return new Scenario("plain", g, 192, 64 * MiB, 64 * MiB, false, 0, "none", 0, false, Duration.ofSeconds(40),
+            null, false, false);
+    }
+
+    /**
+     * Postcopy under load (issue 11): a guest writing every page of 128 MiB as fast as TCG goes,
+     * precopy at 8 MiB/s for one second, then postcopy, so most pages arrive by postcopy, many of
+     * them as page faults; all the while nbdcopy pushes another disk through the same relay.
+     * {@code preempt}: with QEMU's postcopy-preempt.
+     */
+    static Scenario postcopyUnderLoad(boolean preempt) {
+        BusyGuest g = BusyGuest.defaults().withRam(BusyGuest.MIN_RAM_START, 128 * MiB).withDirtyRate(0);
+        return new Scenario(preempt ? "postcopy-load-preempt" : "postcopy-load", g, 192, 32 * MiB, 8 * MiB, false, 0,
+            "none", 0, false, Duration.ofSeconds(120), Duration.ofSeconds(1), preempt, true);
+    }
+
+    /** Whether this scenario runs postcopy. */
+    boolean postcopy() {
+        return postcopyAfterFirstPass || postcopyAfter != null;
     }
 }

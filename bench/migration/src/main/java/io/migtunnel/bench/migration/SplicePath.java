@@ -26,11 +26,11 @@ final class SplicePath extends ProcessRelay {
         for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
             String name = e.getKey();
             int port = RelayProcesses.freePort();
-            Process tcp = processes.start(exposeDir.resolve(name + ".splice-tcp.log"),
+            Process tcp = processes.start(exposeDir.resolve(fileName(name) + ".splice-tcp.log"),
                 List.of(binary.toString(), "tcp-listen:" + port, "unix:" + e.getValue()));
             processes.awaitReady(tcp, "splice-relay on port " + port, () -> ListeningSockets.tcp(port));
-            Path socket = exposeDir.resolve(name + ".sock");
-            Process unix = processes.start(exposeDir.resolve(name + ".splice-unix.log"),
+            Path socket = exposeDir.resolve(fileName(name) + ".sock");
+            Process unix = processes.start(exposeDir.resolve(fileName(name) + ".splice-unix.log"),
                 List.of(binary.toString(), "unix-listen:" + socket, "tcp:127.0.0.1:" + port));
             processes.awaitReady(unix, "splice-relay on " + socket, () -> ListeningSockets.unix(socket));
             exposedAt(name, socket);

@@ -18,12 +18,23 @@ final class TunnelPath extends ProcessRelay {
     private final Path launcher;
     private final List<String> extraArguments;
     private final String label;
+    private final boolean preemptChannel;
 
     /** {@code launcher}: bin/migtunnel; {@code extraArguments} go to both roles; {@code label} names it in tables. */
     TunnelPath(Path launcher, List<String> extraArguments, String label) {
+        this(launcher, extraArguments, label, false);
+    }
+
+    /**
+     * With {@code preemptChannel}, a second connection to the {@code migration} socket while the
+     * first is open (QEMU's postcopy-preempt channel) is the stream {@code migration/preempt},
+     * routed to the same target: {@code --while-open} and a second {@code --route}.
+     */
+    TunnelPath(Path launcher, List<String> extraArguments, String label, boolean preemptChannel) {
         this.launcher = launcher;
         this.extraArguments = List.copyOf(extraArguments);
         this.label = label;
+        this.preemptChannel = preemptChannel;
     }
 
     @Override
@@ -35,10 +46,14 @@ final class TunnelPath extends ProcessRelay {
         List<Path> sockets = new ArrayList<>();
         for (Map.Entry<String, Path> e : targetsByName.entrySet()) {
             destination.addAll(List.of("--route", e.getKey() + "=" + e.getValue()));
-            Path socket = exposeDir.resolve(e.getKey() + ".sock");
+            Path socket = exposeDir.resolve(fileName(e.getKey()) + ".sock");
             source.addAll(List.of("--expose", e.getKey() + "=" + socket));
             exposedAt(e.getKey(), socket);
             sockets.add(socket);
+        }
+        if (preemptChannel && targetsByName.containsKey("migration")) {
+            destination.addAll(List.of("--route", "migration/preempt=" + targetsByName.get("migration")));
+            source.addAll(List.of("--while-open", "migration=migration/preempt"));
         }
         destination.addAll(extraArguments);
         source.addAll(extraArguments);
