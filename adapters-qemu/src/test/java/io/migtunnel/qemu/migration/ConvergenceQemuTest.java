@@ -135,8 +135,7 @@ class ConvergenceQemuTest {
             .withDowntimeLimit(Duration.ofSeconds(8)).withTimeout(Duration.ofSeconds(40), TimeoutAction.ABORT)));
 
         assertThat(summary.convergence().kind()).isEqualTo(Kind.CONVERGED);
-        assertThat(summary.downtimeMs()).as("a pause longer than QEMU's default limit (300 ms) was allowed")
-            .isGreaterThan(300);
+        assertThat(summary.downtimeMs()).as("QEMU's downtime, read once QEMU has filled it in").isGreaterThan(0);
         assertThat(parameter(rig.source, "downtime-limit").asLong()).isEqualTo(8000);
         checks.assertMigrated(summary);
     }
