@@ -75,34 +75,34 @@ final class SourceCommand implements Callable<Integer> {
 
     /** Applies each --socket-mode: MODE for every exposed socket, NAME=MODE for one that is exposed. */
     private TunnelSource withSocketModes(TunnelSource source) {
-        Set<String> exposed = exposes.stream().map(Map.Entry::getKey).collect(Collectors.toSet());
         for (String given : socketModes) {
             int eq = given.indexOf('=');
             if (eq < 0) {
                 source = source.socketMode(given);
                 continue;
             }
-            String name = given.substring(0, eq);
-            if (!exposed.contains(name)) {
-                throw new ParameterException(spec.commandLine(), "--socket-mode " + given + ": no --expose " + name
-                    + "=... (exposed: " + exposed.stream().sorted().toList() + ")");
-            }
+            String name = requireExposed("--socket-mode", given, given.substring(0, eq));
             source = source.socketMode(name, given.substring(eq + 1));
         }
         return source;
     }
 
+    /** {@code name}, when an --expose gives it; else the usage error of {@code option given}. */
+    private String requireExposed(String option, String given, String name) {
+        Set<String> exposed = exposes.stream().map(Map.Entry::getKey).collect(Collectors.toSet());
+        if (!exposed.contains(name)) {
+            throw new ParameterException(spec.commandLine(), option + " " + given + ": no --expose " + name
+                + "=... (exposed: " + exposed.stream().sorted().toList() + ")");
+        }
+        return name;
+    }
+
     /** Each --while-open NAME=OTHER, by NAME; NAME must be exposed. */
     private Map<String, String> concurrentNames() {
-        Set<String> exposed = exposes.stream().map(Map.Entry::getKey).collect(Collectors.toSet());
         Map<String, String> names = new LinkedHashMap<>();
         for (String given : whileOpen) {
             int eq = given.indexOf('=');
-            String name = eq < 0 ? "" : given.substring(0, eq);
-            if (!exposed.contains(name)) {
-                throw new ParameterException(spec.commandLine(), "--while-open " + given + ": no --expose " + name
-                    + "=... (exposed: " + exposed.stream().sorted().toList() + ")");
-            }
+            String name = requireExposed("--while-open", given, eq < 0 ? "" : given.substring(0, eq));
             try {
                 names.put(name, StreamNames.requireValid(given.substring(eq + 1)));
             } catch (IllegalArgumentException e) {

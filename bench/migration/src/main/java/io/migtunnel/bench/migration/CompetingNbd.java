@@ -2,13 +2,13 @@ package io.migtunnel.bench.migration;
 
 import io.migtunnel.testing.ListeningSockets;
 import io.migtunnel.testing.relay.RelayProcesses;
+import io.migtunnel.qemu.vm.DiskImages;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -44,9 +44,9 @@ final class CompetingNbd implements AutoCloseable {
      */
     static CompetingNbd start(Path dir, Path server, Path exposed) throws Exception {
         Files.createDirectories(dir);
-        writeRandom(dir.resolve("bulk-src.raw"));
+        DiskImages.randomFile(dir.resolve("bulk-src.raw"), IMAGE, 0xb01c);
         Path to = dir.resolve("bulk-dst.raw");
-        try (var f = new java.io.RandomAccessFile(to.toFile(), "rw")) {
+        try (RandomAccessFile f = new RandomAccessFile(to.toFile(), "rw")) {
             f.setLength(IMAGE);
         }
         Files.deleteIfExists(server);
@@ -90,12 +90,7 @@ final class CompetingNbd implements AutoCloseable {
         if (stoppedAt == 0) {
             stoppedAt = System.nanoTime();
         }
-        stopping = true;
-        Process p = current;
-        if (p != null) {
-            p.destroy();
-        }
-        loop.join(WAIT.toMillis());
+        halt();
         if (failure.get() != null) {
             throw new IllegalStateException("the competing NBD copy failed: " + failure.get() + "\n" + processes.logs());
         }
@@ -103,28 +98,17 @@ final class CompetingNbd implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        halt();
+        processes.close();
+    }
+
+    /** Ends the copy in progress and the loop (within {@link #WAIT}). */
+    private void halt() throws InterruptedException {
         stopping = true;
         Process p = current;
         if (p != null) {
             p.destroy();
         }
         loop.join(WAIT.toMillis());
-        processes.close();
-    }
-
-    private static void writeRandom(Path file) throws IOException {
-        SplittableRandom random = new SplittableRandom(0xb01c);
-        byte[] chunk = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (long done = 0; done < IMAGE; done += chunk.length) {
-                for (int i = 0; i < chunk.length; i += 8) {
-                    long v = random.nextLong();
-                    for (int b = 0; b < 8; b++) {
-                        chunk[i + b] = (byte) (v >>> (8 * b));
-                    }
-                }
-                out.write(chunk);
-            }
-        }
     }
 }
