@@ -36,7 +36,8 @@ Usage: $0 [options]
                        server's socket itself; idle cells only)
   --variant "OPTS"     also a second migtunnel pair with OPTS appended (after MIGTUNNEL_OPTS), as
                        its own path in the same run, e.g. --variant "--urgent-pipe-limit 0"
-                       (repeatable: one path per variant)
+                       (repeatable: one path per variant); words starting with -D or -XX are
+                       JVM options of that pair (added to JAVA_OPTS)
   --migtunnel CMD      migtunnel command (default: a copy of <repo>/bin/migtunnel and its jars,
                        taken at start, so a rebuild during the run changes nothing)
   --samples-dir DIR    keep every cell's round trips there (ns, one per line)
@@ -267,16 +268,20 @@ if (( with_direct )); then paths+=(d); fi
 
 start_migtunnel() {   # start_migtunnel KEY: the pair of path KEY (m, or a variant vN with its options)
     local key=$1 port d_pid
-    local -a opts=("${migtunnel_opts[@]}")
+    local -a opts=("${migtunnel_opts[@]}") jvm=() extra=()
+    local word java_opts=${JAVA_OPTS:-}
     read -ra extra <<<"${path_opts[$key]}"
-    opts+=("${extra[@]}")
+    for word in "${extra[@]}"; do   # -D and -XX words are JVM options of this pair
+        if [[ $word == -D* || $word == -XX* ]]; then jvm+=("$word"); else opts+=("$word"); fi
+    done
+    if (( ${#jvm[@]} )); then java_opts+=" ${jvm[*]}"; fi
     port=$(pick_port)
     mkdir -m 0700 "$workdir/$key"
-    start_bg "$workdir/$key-destination.log" "$migtunnel" destination --listen "127.0.0.1:$port" \
+    start_bg "$workdir/$key-destination.log" env JAVA_OPTS="$java_opts" "$migtunnel" destination --listen "127.0.0.1:$port" \
         --route "rr=$target_rr" --route "bulk=$target_bulk" "${opts[@]}"
     d_pid=$bg_pid
     wait_for "migtunnel destination" "$d_pid" logged "$workdir/$key-destination.log" ready || return 1
-    start_bg "$workdir/$key-source.log" "$migtunnel" source --connect "127.0.0.1:$port" \
+    start_bg "$workdir/$key-source.log" env JAVA_OPTS="$java_opts" "$migtunnel" source --connect "127.0.0.1:$port" \
         --expose "rr=$workdir/$key/rr.sock" --expose "bulk=$workdir/$key/bulk.sock" "${opts[@]}"
     wait_for "migtunnel source" "$bg_pid" logged "$workdir/$key-source.log" ready || return 1
     wait_for "migtunnel source" "$bg_pid" is_socket "$workdir/$key/bulk.sock" || return 1
