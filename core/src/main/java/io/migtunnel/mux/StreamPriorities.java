@@ -27,9 +27,9 @@ public final class StreamPriorities {
     public static final int PULLS_WHILE_FULL = 1;
 
     /**
-     * 0: the default {@link #urgentPipeLimit()}, no cap. Opt in with {@link #SUGGESTED_URGENT_PIPE_LIMIT}:
-     * a resume test saw fewer bytes retransmitted than its kernel counted unsent once with the cap on,
-     * which is not explained yet (issue 11's notes).
+     * 0: the default {@link #urgentPipeLimit()}, no cap. Opt in with {@link #SUGGESTED_URGENT_PIPE_LIMIT}
+     * where small messages matter more than bulk: while urgency 0 is active the cap slows bulk (0.7×),
+     * and it made a postcopy-preempt migration's blocktime worse, its RAM stream being capped too.
      */
     public static final int DEFAULT_URGENT_PIPE_LIMIT = 0;
     /**
