@@ -268,13 +268,12 @@ if (( with_direct )); then paths+=(d); fi
 
 start_migtunnel() {   # start_migtunnel KEY: the pair of path KEY (m, or a variant vN with its options)
     local key=$1 port d_pid
-    local -a opts=("${migtunnel_opts[@]}") jvm=() extra=()
+    local -a opts=("${migtunnel_opts[@]}") extra=()
     local word java_opts=${JAVA_OPTS:-}
     read -ra extra <<<"${path_opts[$key]}"
     for word in "${extra[@]}"; do   # -D and -XX words are JVM options of this pair
-        if [[ $word == -D* || $word == -XX* ]]; then jvm+=("$word"); else opts+=("$word"); fi
+        if [[ $word == -D* || $word == -XX* ]]; then java_opts+=" $word"; else opts+=("$word"); fi
     done
-    if (( ${#jvm[@]} )); then java_opts+=" ${jvm[*]}"; fi
     port=$(pick_port)
     mkdir -m 0700 "$workdir/$key"
     start_bg "$workdir/$key-destination.log" env JAVA_OPTS="$java_opts" "$migtunnel" destination --listen "127.0.0.1:$port" \

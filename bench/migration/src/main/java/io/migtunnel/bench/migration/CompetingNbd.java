@@ -1,8 +1,8 @@
 package io.migtunnel.bench.migration;
 
+import io.migtunnel.qemu.vm.DiskImages;
 import io.migtunnel.testing.ListeningSockets;
 import io.migtunnel.testing.relay.RelayProcesses;
-import io.migtunnel.qemu.vm.DiskImages;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
